@@ -1,0 +1,34 @@
+# OMS developer entry points. Every install step lives here or in devstack/.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := $(PY) -m devstack.cli
+
+.PHONY: venv stack stop status test run bench lint clean
+
+$(VENV)/.installed: setup.cfg setup.py
+	@echo "[make] creating virtualenv $(VENV) and installing OMS with dev extras ..."
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+stack: venv  ## install (cached) and start moto, Redis, FerretDB, Kafka; idempotent
+	$(STACK) up
+
+stop: venv  ## stop everything this checkout started
+	$(STACK) down
+
+status: venv
+	$(STACK) status
+
+test: stack  ## bring the stack up if needed, then run every test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check oms workers ims devstack tests benchmarks celeryconfig.py
+
+clean: stop
+	rm -rf .stack

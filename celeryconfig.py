@@ -1,0 +1,40 @@
+"""Celery settings for OMS, taken from oms.config (see ../shared/PITFALLS.md for why)."""
+
+from oms.config import get_settings
+
+_settings = get_settings()
+
+broker_url = _settings.broker_url
+broker_transport_options = {
+    "region": _settings.aws_region,
+    "is_secure": _settings.aws_is_secure,
+    "queue_name_prefix": _settings.sqs_queue_prefix,
+    # A message not acked within this time is delivered again: keep it above the
+    # longest task (task_time_limit below) so a running task is never duplicated.
+    "visibility_timeout": _settings.sqs_visibility_timeout_s,
+    "wait_time_seconds": 5,  # long polling
+    "polling_interval": 0.5,
+}
+broker_connection_retry_on_startup = True
+
+result_backend = _settings.redis_url
+result_expires = 7 * 24 * 3600
+result_extended = True
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+# At-least-once: ack after the task ends, give the message back if the worker dies.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_time_limit = _settings.task_time_limit_s
+task_soft_time_limit = max(_settings.task_time_limit_s - 30, 5)
+task_track_started = True
+
+task_default_queue = "default"
+worker_hijack_root_logger = False
+worker_cancel_long_running_tasks_on_connection_loss = True

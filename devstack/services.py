@@ -1,0 +1,184 @@
+"""The local stack's servers: how each starts and how we know it really answers.
+
+A check makes a real request through the same client library OMS uses (an S3 and SQS call,
+a Mongo command, Kafka metadata, a Redis PING), not just a port probe.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from devstack import install
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".stack"
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Launch:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path = ROOT
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    prepare: Callable[[], Launch]  # installs if needed, returns how to start
+    check: Callable[[], None]  # raises if the server does not answer a real request
+    start_timeout: float = 30.0
+
+
+def data_dir(name: str) -> Path:
+    path = STATE / "data" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+# --- moto (S3, SQS, SNS) -------------------------------------------------------------
+
+def _moto() -> Launch:
+    return Launch([str(install.moto_server()), "-H", HOST, "-p", "4566"])
+
+
+def _check_moto() -> None:
+    import boto3
+    from botocore.config import Config
+
+    kwargs = dict(
+        endpoint_url=f"http://{HOST}:4566",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1}),
+    )
+    boto3.client("s3", **kwargs).list_buckets()
+    boto3.client("sqs", **kwargs).list_queues()
+    boto3.client("sns", **kwargs).list_topics()
+
+
+# --- Redis ---------------------------------------------------------------------------
+
+def _redis() -> Launch:
+    return Launch(
+        [str(install.redis_server()), "--bind", HOST, "--port", "6379",
+         "--dir", str(data_dir("redis")), "--save", "", "--appendonly", "no",
+         "--daemonize", "no", "--protected-mode", "yes"]
+    )
+
+
+def _check_redis() -> None:
+    import redis
+
+    client = redis.Redis(host=HOST, port=6379, socket_timeout=2, socket_connect_timeout=1)
+    if not client.ping():
+        raise RuntimeError("PING did not answer PONG")
+
+
+# --- FerretDB (MongoDB wire protocol) ---------------------------------------------------
+
+def _ferretdb() -> Launch:
+    data = data_dir("ferretdb")
+    return Launch(
+        [str(install.ferretdb_binary()), "--listen-addr", f"{HOST}:27018",
+         "--sqlite-url", f"file:{data}/"]
+    )
+
+
+def _check_ferretdb() -> None:
+    import pymongo
+
+    with pymongo.MongoClient(f"mongodb://{HOST}:27018", serverSelectionTimeoutMS=1500) as client:
+        client.admin.command("ping")
+        client.list_database_names()
+
+
+# --- Apache Kafka (KRaft) -----------------------------------------------------------
+
+KAFKA_PROPERTIES = """\
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@{host}:9093
+listeners=PLAINTEXT://{host}:9092,CONTROLLER://{host}:9093
+advertised.listeners=PLAINTEXT://{host}:9092
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs={logs}
+num.partitions=3
+default.replication.factor=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+min.insync.replicas=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+log.retention.hours=24
+"""
+
+LOG4J_PROPERTIES = """\
+log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaServer=INFO
+log4j.logger.kafka.server.BrokerServer=INFO
+"""
+
+
+def _cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def _kafka() -> Launch:
+    libs = install.kafka_libs()
+    home = data_dir("kafka")
+    props = home / "server.properties"
+    log4j = home / "log4j.properties"
+    logs = home / "logs"
+    props.write_text(KAFKA_PROPERTIES.format(host=HOST, logs=logs))
+    log4j.write_text(LOG4J_PROPERTIES)
+    java = ["java", "-Xms256m", "-Xmx512m", f"-Dlog4j.configuration=file:{log4j}",
+            "-cp", f"{libs}/*"]
+    if not (logs / "meta.properties").exists():
+        install.say("formatting Kafka KRaft storage (first start) ...")
+        subprocess.run(
+            java + ["kafka.tools.StorageTool", "format", "-t", _cluster_id(),
+                    "-c", str(props)],
+            check=True, capture_output=True, text=True,
+        )
+    return Launch(java + ["-XX:+UseSerialGC", "kafka.Kafka", str(props)])
+
+
+def _check_kafka() -> None:
+    from confluent_kafka.admin import AdminClient
+
+    if not port_open(9092):
+        raise ConnectionRefusedError("nothing listens on 9092")
+    admin = AdminClient({"bootstrap.servers": f"{HOST}:9092", "socket.timeout.ms": 2000,
+                         "log_level": 0})
+    metadata = admin.list_topics(timeout=3)
+    if not metadata.brokers:
+        raise RuntimeError("no broker in cluster metadata")
+
+
+INFRA = [
+    Service("moto", 4566, _moto, _check_moto, start_timeout=30),
+    Service("redis", 6379, _redis, _check_redis, start_timeout=15),
+    Service("ferretdb", 27018, _ferretdb, _check_ferretdb, start_timeout=30),
+    Service("kafka", 9092, _kafka, _check_kafka, start_timeout=90),
+]

@@ -1,0 +1,185 @@
+"""OMS configuration: every setting, read from the environment once, typed and checked.
+
+Nothing else in OMS reads ``os.environ``. Defaults point at the local stack
+(``make stack``); docker-compose sets the same variables to its own hosts. A wrong
+value fails at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Mapping
+from urllib.parse import quote, urlsplit
+
+
+class ConfigError(ValueError):
+    """A configuration variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # AWS-compatible endpoint (moto locally, LocalStack in docker-compose) for S3 and SQS.
+    aws_endpoint_url: str
+    aws_region: str
+    aws_access_key_id: str
+    aws_secret_access_key: str
+    s3_bucket: str
+    sqs_queue_prefix: str
+    mongo_uri: str
+    mongo_db: str
+    kafka_bootstrap: str
+    kafka_topic_prefix: str
+    redis_url: str
+    ims_url: str
+    ims_timeout_s: float
+    ims_cache_ttl_s: float
+    chunk_rows: int
+    max_upload_bytes: int
+    task_max_retries: int
+    sqs_visibility_timeout_s: int
+    task_time_limit_s: int
+    api_keys: tuple[str, ...]
+    log_level: str
+
+    @property
+    def broker_url(self) -> str:
+        """kombu SQS URL; the endpoint comes from the host part (see PITFALLS.md)."""
+        endpoint = urlsplit(self.aws_endpoint_url)
+        user = quote(self.aws_access_key_id, safe="")
+        secret = quote(self.aws_secret_access_key, safe="")
+        return f"sqs://{user}:{secret}@{endpoint.netloc}"
+
+    @property
+    def aws_is_secure(self) -> bool:
+        return urlsplit(self.aws_endpoint_url).scheme == "https"
+
+    def topic(self, event_type: str) -> str:
+        return f"{self.kafka_topic_prefix}{event_type}"
+
+
+# name -> (environment variable, default, parser). The docs table in README.md and the
+# docker-compose test read this mapping, so it is the one list of variables.
+def _text(var: str, raw: str) -> str:
+    if not raw.strip():
+        raise ConfigError(f"{var} must not be empty")
+    return raw.strip()
+
+
+def _url(*schemes: str):
+    def parse(var: str, raw: str) -> str:
+        value = _text(var, raw)
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.netloc:
+            raise ConfigError(
+                f"{var}={value!r} is not a URL of scheme {' or '.join(schemes)} with a host"
+            )
+        return value.rstrip("/")
+    return parse
+
+
+def _int(minimum: int):
+    def parse(var: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not a whole number") from None
+        if value < minimum:
+            raise ConfigError(f"{var}={value} must be at least {minimum}")
+        return value
+    return parse
+
+
+def _float(minimum: float):
+    def parse(var: str, raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not a number") from None
+        if value < minimum:
+            raise ConfigError(f"{var}={value} must be at least {minimum}")
+        return value
+    return parse
+
+
+def _hostports(var: str, raw: str) -> str:
+    value = _text(var, raw)
+    for item in value.split(","):
+        if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}", item.strip()):
+            raise ConfigError(f"{var}={value!r}: {item!r} is not host:port")
+    return value
+
+
+def _bucket(var: str, raw: str) -> str:
+    value = _text(var, raw)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", value):
+        raise ConfigError(f"{var}={value!r} is not a valid S3 bucket name")
+    return value
+
+
+def _prefix(var: str, raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_\-.]{0,40}", value):
+        raise ConfigError(f"{var}={value!r} may hold only letters, digits, '-', '_', '.'")
+    return value
+
+
+def _keys(var: str, raw: str) -> tuple[str, ...]:
+    return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+
+def _level(var: str, raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"{var}={raw!r} must be DEBUG, INFO, WARNING or ERROR")
+    return value
+
+
+VARIABLES: dict[str, tuple[str, str, object]] = {
+    "aws_endpoint_url": ("OMS_AWS_ENDPOINT_URL", "http://127.0.0.1:4566", _url("http", "https")),
+    "aws_region": ("AWS_REGION", "us-east-1", _text),
+    "aws_access_key_id": ("AWS_ACCESS_KEY_ID", "test", _text),
+    "aws_secret_access_key": ("AWS_SECRET_ACCESS_KEY", "test", _text),
+    "s3_bucket": ("OMS_S3_BUCKET", "oms-orders", _bucket),
+    "sqs_queue_prefix": ("OMS_SQS_QUEUE_PREFIX", "oms-", _prefix),
+    "mongo_uri": ("OMS_MONGO_URI", "mongodb://127.0.0.1:27018", _url("mongodb", "mongodb+srv")),
+    "mongo_db": ("OMS_MONGO_DB", "oms", _prefix),
+    "kafka_bootstrap": ("OMS_KAFKA_BOOTSTRAP", "127.0.0.1:9092", _hostports),
+    "kafka_topic_prefix": ("OMS_KAFKA_TOPIC_PREFIX", "", _prefix),
+    "redis_url": ("OMS_REDIS_URL", "redis://127.0.0.1:6379/0", _url("redis", "rediss")),
+    "ims_url": ("OMS_IMS_URL", "http://127.0.0.1:8081", _url("http", "https")),
+    "ims_timeout_s": ("OMS_IMS_TIMEOUT", "10", _float(0.1)),
+    "ims_cache_ttl_s": ("OMS_IMS_CACHE_TTL", "300", _float(0)),
+    "chunk_rows": ("OMS_CHUNK_ROWS", "5000", _int(1)),
+    "max_upload_bytes": ("OMS_MAX_UPLOAD_BYTES", str(2 * 1024**3), _int(1)),
+    "task_max_retries": ("OMS_TASK_MAX_RETRIES", "5", _int(0)),
+    "sqs_visibility_timeout_s": ("OMS_SQS_VISIBILITY_TIMEOUT", "1800", _int(60)),
+    "task_time_limit_s": ("OMS_TASK_TIME_LIMIT", "900", _int(10)),
+    "api_keys": ("OMS_API_KEYS", "", _keys),
+    "log_level": ("OMS_LOG_LEVEL", "INFO", _level),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default: the process environment)."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for field in fields(Settings):
+        var, default, parse = VARIABLES[field.name]
+        values[field.name] = parse(var, environ.get(var, default))
+    settings = Settings(**values)
+    if settings.task_time_limit_s >= settings.sqs_visibility_timeout_s:
+        raise ConfigError(
+            f"OMS_TASK_TIME_LIMIT={settings.task_time_limit_s} must be below "
+            f"OMS_SQS_VISIBILITY_TIMEOUT={settings.sqs_visibility_timeout_s}: a task still "
+            "running when its message becomes visible again would run twice"
+        )
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()

@@ -1,0 +1,14 @@
+"""The project's own exceptions; external libraries' errors are translated into these
+at the border of each client module in ``oms.stores``."""
+
+
+class OMSError(Exception):
+    """Base of OMS errors."""
+
+
+class NotFound(OMSError):
+    """The thing asked for does not exist."""
+
+
+class Unavailable(OMSError):
+    """An external system did not answer properly (network, timeout, 5xx). Retry later."""

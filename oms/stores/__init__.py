@@ -1,0 +1,1 @@
+"""Clients of the external systems: S3, MongoDB, Kafka, IMS. One small module each."""

@@ -1,0 +1,93 @@
+"""Inventory Management Service client: batch SKU/hub validation with a per-process cache."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from oms.config import get_settings
+from oms.errors import Unavailable
+from oms.stores.process_local import per_process
+
+Pair = tuple[str, str]  # (sku, hub_id)
+
+
+@dataclass(frozen=True)
+class PairCheck:
+    sku_exists: bool
+    hub_exists: bool
+
+    @property
+    def valid(self) -> bool:
+        return self.sku_exists and self.hub_exists
+
+
+@per_process
+def session() -> requests.Session:
+    http = requests.Session()
+    http.mount("http://", HTTPAdapter(pool_connections=2, pool_maxsize=4))
+    http.mount("https://", HTTPAdapter(pool_connections=2, pool_maxsize=4))
+    return http
+
+
+class _TTLCache:
+    """Answers IMS gave recently, so chunks of one file do not ask the same pairs again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Pair, tuple[float, PairCheck]] = {}
+
+    def get_many(self, pairs: set[Pair], ttl: float) -> dict[Pair, PairCheck]:
+        now = time.monotonic()
+        with self._lock:
+            return {p: v for p in pairs if (e := self._entries.get(p)) and now - e[0] < ttl
+                    for v in (e[1],)}
+
+    def put_many(self, answers: dict[Pair, PairCheck]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._entries) > 200_000:
+                self._entries.clear()
+            self._entries.update({p: (now, v) for p, v in answers.items()})
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+cache = _TTLCache()
+
+
+def validate_pairs(pairs: set[Pair]) -> dict[Pair, PairCheck]:
+    """Whether each (sku, hub_id) exists, asking IMS once for the pairs not cached.
+
+    Raises Unavailable on a timeout, a connection error or a 5xx: the caller retries the
+    whole chunk later and never marks rows invalid because IMS was down.
+    """
+    settings = get_settings()
+    known = cache.get_many(pairs, settings.ims_cache_ttl_s)
+    missing = sorted(pairs - known.keys())
+    if not missing:
+        return known
+    body = {"items": [{"sku": sku, "hub_id": hub} for sku, hub in missing]}
+    try:
+        response = session().post(f"{settings.ims_url}/v1/validate", json=body,
+                                  timeout=settings.ims_timeout_s)
+    except requests.RequestException as exc:
+        raise Unavailable(f"IMS unreachable: {exc}") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise Unavailable(f"IMS answered {response.status_code}: {response.text[:200]}")
+    if response.status_code != 200:
+        raise Unavailable(f"IMS rejected the validate call ({response.status_code}): "
+                          f"{response.text[:200]}")
+    answers = {
+        (item["sku"], item["hub_id"]): PairCheck(bool(item["sku_exists"]),
+                                                bool(item["hub_exists"]))
+        for item in response.json()["items"]
+    }
+    cache.put_many(answers)
+    return {**known, **answers}

@@ -1,0 +1,76 @@
+"""Kafka producer: one per process, created after fork, idempotent, delivery confirmed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Iterable
+
+from confluent_kafka import KafkaException, Producer
+
+from oms.config import get_settings
+from oms.errors import Unavailable
+from oms.stores.process_local import per_process
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    key: str
+    value: dict
+
+
+@per_process
+def producer() -> Producer:
+    return Producer({
+        "bootstrap.servers": get_settings().kafka_bootstrap,
+        "enable.idempotence": True,  # implies acks=all
+        "acks": "all",
+        "linger.ms": 20,
+        "compression.type": "lz4",
+        "message.timeout.ms": 30000,
+        "log_level": 3,
+    })
+
+
+def publish(messages: Iterable[Message], timeout: float = 30.0) -> set[str]:
+    """Send ``messages`` and wait; returns the keys whose delivery Kafka confirmed.
+
+    A key missing from the result was not confirmed (error or timeout): the caller keeps it
+    for republishing (outbox). Raises Unavailable only if nothing could be queued at all.
+    """
+    delivered: set[str] = set()
+    failed: list[str] = []
+
+    def on_delivery(err, msg) -> None:
+        key = msg.key().decode()
+        if err is None:
+            delivered.add(key)
+        else:
+            failed.append(key)
+            log.warning("kafka delivery failed for %s: %s", key, err)
+
+    kafka = producer()
+    queued = 0
+    try:
+        for message in messages:
+            payload = json.dumps(message.value, separators=(",", ":")).encode()
+            while True:
+                try:
+                    kafka.produce(message.topic, key=message.key.encode(), value=payload,
+                                  on_delivery=on_delivery)
+                    queued += 1
+                    break
+                except BufferError:
+                    kafka.poll(0.5)  # local queue full: let deliveries drain
+            kafka.poll(0)
+    except KafkaException as exc:
+        if not queued:
+            raise Unavailable(f"Kafka refused messages: {exc}") from exc
+    remaining = kafka.flush(timeout)
+    if remaining:
+        log.warning("kafka: %d messages still unconfirmed after %.0fs", remaining, timeout)
+    return delivered

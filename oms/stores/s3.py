@@ -1,0 +1,113 @@
+"""S3 (moto locally, LocalStack or AWS elsewhere): uploads, ranged reads, listings."""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Iterator
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from oms.config import get_settings
+from oms.errors import NotFound, Unavailable
+from oms.stores.process_local import per_process
+
+MIN_PART_BYTES = 8 * 1024 * 1024  # S3 rejects parts under 5 MiB (but the last)
+
+
+@per_process
+def client():
+    settings = get_settings()
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.aws_endpoint_url,
+        region_name=settings.aws_region,
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key,
+        config=Config(retries={"max_attempts": 5, "mode": "standard"},
+                      s3={"addressing_style": "path"}),
+    )
+
+
+def _translate(exc: Exception, key: str) -> Exception:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}:
+            return NotFound(f"s3://{get_settings().s3_bucket}/{key} does not exist")
+    return Unavailable(f"S3 failed on {key}: {exc}")
+
+
+def ensure_bucket(bucket: str | None = None) -> None:
+    bucket = bucket or get_settings().s3_bucket
+    try:
+        client().head_bucket(Bucket=bucket)
+    except ClientError:
+        try:
+            client().create_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou",
+                                                       "BucketAlreadyExists"}:
+                raise _translate(exc, "") from exc
+    except BotoCoreError as exc:
+        raise Unavailable(f"S3 unreachable: {exc}") from exc
+
+
+def put_bytes(key: str, data: bytes, content_type: str = "text/csv") -> None:
+    try:
+        client().put_object(Bucket=get_settings().s3_bucket, Key=key, Body=data,
+                            ContentType=content_type)
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, key) from exc
+
+
+def get_range(key: str, start: int, end: int) -> bytes:
+    """Bytes [start, end) of an object (an HTTP ranged GET)."""
+    if end <= start:
+        return b""
+    try:
+        response = client().get_object(Bucket=get_settings().s3_bucket, Key=key,
+                                       Range=f"bytes={start}-{end - 1}")
+        return response["Body"].read()
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, key) from exc
+
+
+def size(key: str) -> int:
+    try:
+        return client().head_object(Bucket=get_settings().s3_bucket, Key=key)["ContentLength"]
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, key) from exc
+
+
+def iter_blocks(key: str, start: int = 0, block: int = 1024 * 1024) -> Iterator[bytes]:
+    """Stream an object from ``start`` to its end in blocks, holding one block at a time."""
+    try:
+        response = client().get_object(Bucket=get_settings().s3_bucket, Key=key,
+                                       Range=f"bytes={start}-")
+        yield from response["Body"].iter_chunks(block)
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, key) from exc
+
+
+def open_stream(key: str) -> BinaryIO:
+    """A readable stream of the whole object, for sending it to a client."""
+    try:
+        return client().get_object(Bucket=get_settings().s3_bucket, Key=key)["Body"]
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, key) from exc
+
+
+def list_keys(prefix: str) -> Iterator[dict]:
+    paginator = client().get_paginator("list_objects_v2")
+    try:
+        for page in paginator.paginate(Bucket=get_settings().s3_bucket, Prefix=prefix):
+            yield from page.get("Contents", [])
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, prefix) from exc
+
+
+def delete(key: str) -> None:
+    try:
+        client().delete_object(Bucket=get_settings().s3_bucket, Key=key)
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, key) from exc
