@@ -60,7 +60,7 @@ def kafka_libs() -> Path:
     shutil.rmtree(libs, ignore_errors=True)
     _run(
         [
-            "mvn", "-B", "-q", "-f", str(HERE / "kafka" / "pom.xml"),
+            "mvn", "-B", "--no-transfer-progress", "-f", str(HERE / "kafka" / "pom.xml"),
             "dependency:copy-dependencies",
             f"-Dkafka.version={KAFKA_VERSION}",
             f"-DoutputDirectory={libs}",
