@@ -38,3 +38,8 @@ task_track_started = True
 task_default_queue = "default"
 worker_hijack_root_logger = False
 worker_cancel_long_running_tasks_on_connection_loss = True
+
+# The outbox sweeper: republish order events Kafka never confirmed.
+beat_schedule = {
+    "republish-outbox": {"task": "oms.republish_outbox", "schedule": 60.0},
+}

@@ -2,5 +2,5 @@
 
 from celery import Celery
 
-app = Celery("oms", include=["workers.diagnostics"])
+app = Celery("oms", include=["workers.tasks", "workers.diagnostics"])
 app.config_from_object("celeryconfig")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import BinaryIO, Iterator
 
 import boto3
@@ -11,6 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from oms.config import get_settings
 from oms.errors import NotFound, Unavailable
 from oms.stores.process_local import per_process
+
+log = logging.getLogger(__name__)
 
 MIN_PART_BYTES = 8 * 1024 * 1024  # S3 rejects parts under 5 MiB (but the last)
 
@@ -72,6 +75,14 @@ def get_range(key: str, start: int, end: int) -> bytes:
         raise _translate(exc, key) from exc
 
 
+def read(key: str) -> bytes:
+    """A whole (small) object: a chunk's part file, never an uploaded order file."""
+    try:
+        return client().get_object(Bucket=get_settings().s3_bucket, Key=key)["Body"].read()
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, key) from exc
+
+
 def size(key: str) -> int:
     try:
         return client().head_object(Bucket=get_settings().s3_bucket, Key=key)["ContentLength"]
@@ -111,3 +122,69 @@ def delete(key: str) -> None:
         client().delete_object(Bucket=get_settings().s3_bucket, Key=key)
     except (ClientError, BotoCoreError) as exc:
         raise _translate(exc, key) from exc
+
+
+class MultipartWriter:
+    """Write an object of any size as an S3 multipart upload, holding one part in memory.
+
+    Use as a context manager: leaving the block normally completes the object, leaving
+    it with an exception (or calling ``abort``) removes every part already sent.
+    """
+
+    def __init__(self, key: str, content_type: str = "text/csv",
+                 part_bytes: int = MIN_PART_BYTES) -> None:
+        self.key = key
+        self.size = 0
+        self._part_bytes = part_bytes
+        self._buffer = bytearray()
+        self._parts: list[dict] = []
+        self._bucket = get_settings().s3_bucket
+        try:
+            self._upload_id = client().create_multipart_upload(
+                Bucket=self._bucket, Key=key, ContentType=content_type)["UploadId"]
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, key) from exc
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        self.size += len(data)
+        while len(self._buffer) >= self._part_bytes:
+            self._send(bytes(self._buffer[: self._part_bytes]))
+            del self._buffer[: self._part_bytes]
+
+    def _send(self, body: bytes) -> None:
+        number = len(self._parts) + 1
+        try:
+            response = client().upload_part(Bucket=self._bucket, Key=self.key,
+                                            UploadId=self._upload_id, PartNumber=number,
+                                            Body=body)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, self.key) from exc
+        self._parts.append({"ETag": response["ETag"], "PartNumber": number})
+
+    def complete(self) -> None:
+        if self._buffer or not self._parts:
+            self._send(bytes(self._buffer))
+            self._buffer.clear()
+        try:
+            client().complete_multipart_upload(Bucket=self._bucket, Key=self.key,
+                                               UploadId=self._upload_id,
+                                               MultipartUpload={"Parts": self._parts})
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, self.key) from exc
+
+    def abort(self) -> None:
+        try:
+            client().abort_multipart_upload(Bucket=self._bucket, Key=self.key,
+                                            UploadId=self._upload_id)
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("could not abort multipart upload of %s: %s", self.key, exc)
+
+    def __enter__(self) -> "MultipartWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.complete()
+        else:
+            self.abort()

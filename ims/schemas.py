@@ -1,0 +1,69 @@
+"""Request bodies of the IMS API, checked before anything reaches the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from ims.errors import BadRequest, TooLarge
+
+ORDER_ID = validate.Regexp(
+    r"^[A-Za-z0-9_-]{1,64}$", error="must be 1-64 letters, digits, '-' or '_'"
+)
+MAX_ID_LENGTH = 128
+MAX_QUANTITY = 1_000_000
+
+
+class ItemSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    # Empty strings are allowed on purpose: they are answered "does not exist" rather
+    # than failing a whole chunk's batch check.
+    sku = fields.String(required=True, validate=validate.Length(max=MAX_ID_LENGTH))
+    hub_id = fields.String(required=True, validate=validate.Length(max=MAX_ID_LENGTH))
+
+
+class ValidateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    items = fields.List(fields.Nested(ItemSchema), required=True)
+
+
+class ReservationSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    order_id = fields.String(required=True, validate=ORDER_ID)
+    sku = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH)
+    )
+    hub_id = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH)
+    )
+    quantity = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_QUANTITY)
+    )
+
+
+def load_validate_body(body: Any, max_items: int) -> list[tuple[str, str]]:
+    items = body.get("items") if isinstance(body, dict) else None
+    if isinstance(items, list) and len(items) > max_items:
+        raise TooLarge(f"at most {max_items} items per call", max_items=max_items)
+    data = _load(ValidateSchema(), body)
+    return [(item["sku"], item["hub_id"]) for item in data["items"]]
+
+
+def load_reservation_body(body: Any) -> dict[str, Any]:
+    return _load(ReservationSchema(), body)
+
+
+def _load(schema: Schema, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        raise BadRequest("invalid request body", errors=exc.messages) from None

@@ -1,0 +1,50 @@
+"""One error body for the whole API: ``{"code", "message"}`` (+ ``fields`` or details)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from oms.errors import NotFound, Unavailable
+from oms.uploads.receive import UploadRefused
+
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported",
+         422: "validation_error", 500: "internal_error", 503: "unavailable"}
+
+
+def error_response(status: int, code: str, message: str, **extra):
+    response = jsonify({"code": code, "message": message, **extra})
+    response.status_code = status
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(UploadRefused)
+    def refused(exc: UploadRefused):
+        return error_response(exc.status, exc.code, exc.message, **exc.details)
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound):
+        return error_response(404, "not_found", str(exc))
+
+    @app.errorhandler(Unavailable)
+    def unavailable(exc: Unavailable):
+        return error_response(503, "unavailable", str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        extra = {}
+        data = getattr(exc, "data", None) or {}
+        if status == 422 and "messages" in data:  # webargs validation from flask-smorest
+            extra["fields"] = data["messages"]
+        message = exc.description or exc.name
+        if extra:
+            message = "the request has invalid fields"
+        return error_response(status, CODES.get(status, "error"), message, **extra)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error; see the API log")

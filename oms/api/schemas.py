@@ -1,0 +1,69 @@
+"""Marshmallow schemas of the API's responses and query arguments (they feed OpenAPI)."""
+
+from marshmallow import Schema, fields, validate
+
+from oms.uploads.status import UploadStatus
+
+
+class ErrorSchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields")
+
+
+class CountsSchema(Schema):
+    rows = fields.Integer()
+    valid = fields.Integer()
+    invalid = fields.Integer()
+    duplicate = fields.Integer(metadata={"description": "invalid rows whose order_id repeats"})
+
+
+class ChunkProgressSchema(Schema):
+    total = fields.Integer()
+    done = fields.Integer()
+    failed = fields.Integer()
+    pending = fields.Integer()
+
+
+class UploadSchema(Schema):
+    upload_id = fields.String(attribute="_id")
+    filename = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    status = fields.String(validate=validate.OneOf([str(s) for s in UploadStatus]))
+    error = fields.String(allow_none=True)
+    error_code = fields.String(allow_none=True)
+    counts = fields.Nested(CountsSchema)
+    chunks = fields.Nested(ChunkProgressSchema)
+    failed_chunks = fields.List(fields.Integer())
+    extra_columns = fields.List(fields.String())
+    invalid_file = fields.String(allow_none=True)
+    invalid_file_url = fields.String(allow_none=True)
+    status_url = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    duration_s = fields.Float(allow_none=True)
+
+
+class UploadAcceptedSchema(Schema):
+    upload_id = fields.String()
+    status = fields.String()
+    status_url = fields.String()
+    filename = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+
+
+class InvalidFileSchema(Schema):
+    name = fields.String()
+    upload_id = fields.String()
+    size = fields.Integer()
+    last_modified = fields.DateTime()
+    url = fields.String()
+
+
+class StatsSchema(Schema):
+    orders = fields.Dict()
+    uploads = fields.Dict()
+    rows = fields.Dict()

@@ -1,0 +1,73 @@
+"""POST /upload and the upload resources."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from oms.api.schemas import UploadAcceptedSchema, UploadSchema
+from oms.config import get_settings
+from oms.uploads import repository as repo
+from oms.uploads.receive import receive_upload
+from oms.uploads.status import ChunkStatus, UploadStatus
+
+blp = Blueprint("uploads", __name__, description="Upload order files and follow them")
+
+
+@blp.route("/upload")
+class Upload(MethodView):
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+    @blp.response(202, UploadAcceptedSchema)
+    @blp.alt_response(400, description="empty file or no file field")
+    @blp.alt_response(413, description="larger than OMS_MAX_UPLOAD_BYTES")
+    @blp.alt_response(415, description="not a CSV file")
+    @blp.alt_response(422, description="required columns missing (named in the message)")
+    def post(self):
+        """Upload an order CSV (multipart field ``file``); processing starts at once."""
+        from workers.tasks import ingest_upload
+
+        received = receive_upload(request.stream, request.content_type or "",
+                                  get_settings().max_upload_bytes)
+        repo.create_upload(received.upload_id, filename=received.filename, key=received.key,
+                           size=received.size, sha256=received.sha256)
+        ingest_upload.delay(received.upload_id)
+        status_url = url_for("uploads.UploadById", upload_id=received.upload_id)
+        return {"upload_id": received.upload_id, "status": str(UploadStatus.QUEUED),
+                "status_url": status_url, "filename": received.filename,
+                "size": received.size, "sha256": received.sha256}, 202, {"Location": status_url}
+
+
+@blp.route("/uploads/<upload_id>")
+class UploadById(MethodView):
+    @blp.response(200, UploadSchema)
+    def get(self, upload_id: str):
+        """Progress of one upload: status, chunks, counts so far, timings, invalid file."""
+        return present(repo.get_upload(upload_id))
+
+
+def present(upload: dict) -> dict:
+    """The API's view of an upload document, with chunk progress and links."""
+    chunk_states = [c["status"] for c in repo.chunks().find({"upload_id": upload["_id"]},
+                                                            {"status": 1})]
+    total = upload.get("chunks_total", 0)
+    done = chunk_states.count(ChunkStatus.DONE)
+    failed = chunk_states.count(ChunkStatus.FAILED)
+    finished = upload.get("timings", {}).get("finished_at")
+    view = dict(upload)
+    view["chunks"] = {"total": total, "done": done, "failed": failed,
+                      "pending": total - done - failed}
+    view["finished_at"] = finished
+    view["duration_s"] = _seconds(upload["created_at"], finished)
+    view["status_url"] = url_for("uploads.UploadById", upload_id=upload["_id"])
+    name = upload.get("invalid_file")
+    view["invalid_file_url"] = url_for("invalid_files.InvalidFile", name=name) if name else None
+    return view
+
+
+def _seconds(start: datetime, end: datetime | None) -> float | None:
+    return round((end - start).total_seconds(), 3) if end else None

@@ -1,0 +1,224 @@
+"""Read and check the header line of an uploaded order CSV.
+
+The worker passes the first bytes of the object (at least ``HEAD_BYTES``, or the whole file
+when it is smaller). A file that cannot be a CSV, or whose header cannot be read, raises
+``HeaderError`` with a stable ``code``; a header that merely lacks required columns is
+returned normally, and the caller rejects the upload with ``Header.missing_message()``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from oms.errors import OMSError
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "order_id",
+    "customer_name",
+    "customer_email",
+    "product_name",
+    "sku",
+    "hub_id",
+    "quantity",
+    "unit_price",
+    "total_amount",
+    "order_date",
+    "shipping_address",
+)
+
+#: How many leading bytes callers should pass to ``read_header`` (or the whole file).
+HEAD_BYTES = 64 * 1024
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+# Leading bytes of file types people upload by mistake, with a name an operator knows.
+_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive or an Excel .xlsx workbook"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls or other Office document"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"%PDF-", "a PDF document"),
+    (b"\xff\xfe", "UTF-16 text"),
+    (b"\xfe\xff", "UTF-16 text"),
+)
+
+# Names listed in missing_message() before it abbreviates.
+_MAX_FOUND_LISTED = 30
+
+
+class HeaderError(OMSError):
+    """The file as a whole cannot be ingested; ``code`` is stable, ``message`` is for people.
+
+    Codes: ``empty_file``, ``not_csv``, ``not_utf8``, ``no_header``, ``header_too_long``,
+    ``bad_header``, ``duplicate_columns``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"HeaderError({self.code!r}, {self.message!r})"
+
+
+@dataclass(frozen=True)
+class Header:
+    """The parsed header line.
+
+    ``data_offset`` is the byte offset in the file (BOM included) just after the header's
+    line terminator, where the first data record starts. ``data_line`` is the physical
+    line number at that offset: 2, unless a quoted header cell contains a line break.
+    ``duplicates`` lists normalized names of *non-required* columns that appear more than
+    once (a duplicated required column raises instead, as it would be ambiguous).
+    """
+
+    columns: tuple[str, ...]
+    normalized: tuple[str, ...]
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+    duplicates: tuple[str, ...]
+    data_offset: int
+    index: dict[str, int] = field(hash=False)
+    data_line: int = 2
+
+    def missing_message(self) -> str:
+        """Return the rejection message naming the missing columns ("" if none missing)."""
+        if not self.missing:
+            return ""
+        shown = [c if c.strip() else "(blank)" for c in self.columns[:_MAX_FOUND_LISTED]]
+        more = len(self.columns) - len(shown)
+        found = ", ".join(shown) + (f", ... and {more} more" if more > 0 else "")
+        message = f"missing required columns: {', '.join(self.missing)} (found: {found})"
+        if len(self.columns) == 1:
+            for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+                if sep in self.columns[0]:
+                    message += f"; the file seems to separate columns with {name}, not commas"
+                    break
+        return message
+
+
+def check_looks_like_csv(head: bytes) -> None:
+    """Raise ``HeaderError("not_csv")`` if ``head`` is clearly not a text CSV file.
+
+    A spreadsheet, archive or PDF uploaded by mistake is recognised by its signature;
+    anything else containing NUL bytes is binary (UTF-8 text never contains NUL).
+    """
+    for signature, kind in _BINARY_SIGNATURES:
+        if head.startswith(signature):
+            raise HeaderError(
+                "not_csv", f"the file is {kind}, not a CSV file; export or save it as CSV (UTF-8)"
+            )
+    if b"\x00" in head:
+        raise HeaderError(
+            "not_csv", "the file contains binary data (NUL bytes); it is not a CSV text file"
+        )
+
+
+def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
+    """Parse the header line found at the start of ``head``.
+
+    ``whole_file`` says whether ``head`` is the entire file; by default it is assumed when
+    ``head`` is shorter than ``HEAD_BYTES``. It decides whether a header without a line
+    terminator is a header-only file (fine) or a header longer than ``head`` (error).
+    """
+    if whole_file is None:
+        whole_file = len(head) < HEAD_BYTES
+    check_looks_like_csv(head)
+    start = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
+    if not head[start:].strip():
+        if whole_file:
+            raise HeaderError("empty_file", "the file is empty")
+        raise HeaderError("no_header", "the file starts with blank lines instead of a header")
+    if head[start] in b"\r\n":
+        raise HeaderError(
+            "no_header", "the first line is empty; it must be the header with the column names"
+        )
+
+    bounds = _first_record_bounds(head, start, whole_file)
+    if bounds is None:
+        raise HeaderError(
+            "header_too_long",
+            f"no end of the header line in the first {len(head)} bytes; "
+            "is this a CSV file with one order per line?",
+        )
+    record_end, data_offset = bounds
+    try:
+        text = head[start:record_end].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HeaderError(
+            "not_utf8", f"the header line is not valid UTF-8 text (byte {exc.start + start}); "
+            "save the file as CSV UTF-8"
+        ) from None
+    try:
+        columns = tuple(next(csv.reader(io.StringIO(text, newline="")), []))
+    except csv.Error as exc:
+        raise HeaderError("bad_header", f"the header line cannot be read as CSV: {exc}") from None
+    if not any(c.strip() for c in columns):
+        raise HeaderError("no_header", "the first line has no column names")
+
+    normalized = tuple(c.strip().lower() for c in columns)
+    positions: dict[str, list[int]] = {}
+    for pos, name in enumerate(normalized):
+        positions.setdefault(name, []).append(pos)
+    clashes = [n for n in REQUIRED_COLUMNS if len(positions.get(n, ())) > 1]
+    if clashes:
+        detail = "; ".join(
+            f"{n} (columns {', '.join(str(p + 1) for p in positions[n])})" for n in clashes
+        )
+        raise HeaderError("duplicate_columns", f"required columns appear more than once: {detail}")
+
+    required = set(REQUIRED_COLUMNS)
+    return Header(
+        columns=columns,
+        normalized=normalized,
+        missing=tuple(n for n in REQUIRED_COLUMNS if n not in positions),
+        extra=tuple(c for c, n in zip(columns, normalized) if n not in required),
+        duplicates=tuple(n for n, p in positions.items() if n and len(p) > 1),
+        data_offset=data_offset,
+        index={n: positions[n][0] for n in REQUIRED_COLUMNS if n in positions},
+        data_line=1 + _count_line_breaks(head[start:data_offset]),
+    )
+
+
+def _first_record_bounds(buf: bytes, start: int, whole_file: bool) -> tuple[int, int] | None:
+    """Return (end of the first record, offset after its terminator), or None if unknown.
+
+    Follows the csv module: a quote opens a quoted field only at the start of a field,
+    and line breaks inside a quoted field belong to the field.
+    """
+    n = len(buf)
+    i = start
+    at_field_start = True
+    while i < n:
+        c = buf[i]
+        if c == 0x22 and at_field_start:  # '"'
+            j = i + 1
+            while True:
+                close = buf.find(b'"', j)
+                if close < 0 or (close + 1 == n and not whole_file):
+                    # Unclosed quote, or a closing quote whose partner may follow.
+                    return (n, n) if whole_file else None
+                if close + 1 < n and buf[close + 1] == 0x22:  # doubled quote ""
+                    j = close + 2
+                    continue
+                break
+            i = close + 1
+            at_field_start = False
+            continue
+        if c == 0x0A:
+            return i, i + 1
+        if c == 0x0D:
+            if i + 1 < n:
+                return i, i + 2 if buf[i + 1] == 0x0A else i + 1
+            # A final "\r" may be the first half of "\r\n" we were not given.
+            return (i, n) if whole_file else None
+        at_field_start = c == 0x2C  # ','
+        i += 1
+    return (n, n) if whole_file else None
+
+
+def _count_line_breaks(data: bytes) -> int:
+    """Count line breaks as the csv module does: "\\r\\n", "\\n" and a lone "\\r"."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")

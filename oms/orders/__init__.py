@@ -1,0 +1,1 @@
+"""Orders: the stored document, insertion with duplicate handling, events and outbox."""

@@ -1,0 +1,40 @@
+"""Order events for Kafka: payloads with an ``event_id`` stable across re-runs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from oms.config import get_settings
+from oms.stores.kafka import Message
+
+SCHEMA_VERSION = 1
+ORDER_CREATED = "order.created"
+_NAMESPACE = uuid.UUID("5f1d7a4e-9b8c-4c1e-8a57-0d7e2b6f9a10")
+
+
+def event_id(order_id: str, event_type: str, sequence: int = 0) -> str:
+    """The same order and event always get the same id, so consumers can drop repeats."""
+    return str(uuid.uuid5(_NAMESPACE, f"{event_type}:{order_id}:{sequence}"))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def order_created(order: dict) -> Message:
+    """The ``order.created`` message of a stored order document."""
+    payload = {
+        "event_id": event_id(order["order_id"], ORDER_CREATED),
+        "event_type": ORDER_CREATED,
+        "schema_version": SCHEMA_VERSION,
+        "occurred_at": _iso(order["created_at"]),
+        "order_id": order["order_id"],
+        "upload_id": order["upload_id"],
+        "status": order["status"],
+        "hub_id": order["hub_id"],
+        "sku": order["item"]["sku"],
+        "quantity": order["item"]["quantity"],
+        "total_amount": str(order["item"]["total_amount"].to_decimal()),
+    }
+    return Message(get_settings().topic(ORDER_CREATED), order["order_id"], payload)

@@ -1,0 +1,56 @@
+"""finalize_upload: join the chunks' invalid parts into one file and close the upload.
+
+It reads persisted chunk state only (never chord results), so it can run again after an
+operator's retry of failed chunks and gives the same file and counts.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from oms.ingest.invalid_file import invalid_header
+from oms.pipeline import keys
+from oms.stores import s3
+from oms.uploads import repository as repo
+from oms.uploads.status import ChunkStatus, UploadStatus
+
+log = logging.getLogger(__name__)
+
+def finalize_upload(upload_id: str) -> dict:
+    upload = repo.get_upload(upload_id)
+    if upload["status"] not in (UploadStatus.PROCESSING, UploadStatus.FINALIZING):
+        log.info("upload %s is %s: nothing to finalize", upload_id, upload["status"])
+        return {"status": upload["status"]}
+    repo.transition(upload_id, UploadStatus.FINALIZING)
+    chunk_docs = repo.list_chunks(upload_id)
+    failed = [c for c in chunk_docs if c["status"] != ChunkStatus.DONE]
+    counts = {name: sum(c["counts"][name] for c in chunk_docs if c["status"] == ChunkStatus.DONE)
+              for name in repo.EMPTY_COUNTS}
+    parts = [c["part_key"] for c in chunk_docs
+             if c["status"] == ChunkStatus.DONE and c.get("part_key")]
+    invalid_key = None
+    if parts:
+        invalid_key = keys.invalid_key(upload_id)
+        join_parts(invalid_key, invalid_header(upload["columns"]), parts)
+    fields = {"counts": counts, "invalid_file_key": invalid_key,
+              "invalid_file": keys.invalid_file_name(upload_id) if invalid_key else None,
+              "timings.finished_at": repo.now(),
+              "failed_chunks": [c["index"] for c in failed]}
+    if failed:
+        errors = "; ".join(f"chunk {c['index']}: {c.get('error') or c['status']}"
+                           for c in failed[:10])
+        fields["error"] = f"{len(failed)} of {len(chunk_docs)} chunks failed ({errors})"
+        repo.transition(upload_id, UploadStatus.FAILED, **fields)
+    else:
+        fields["error"] = None
+        repo.transition(upload_id, UploadStatus.COMPLETED, **fields)
+    return {"status": str(UploadStatus.FAILED if failed else UploadStatus.COMPLETED), **counts}
+
+
+def join_parts(key: str, header: bytes, part_keys: list[str]) -> None:
+    """Concatenate header + parts (in the given order) into ``key``, holding at most one
+    S3 part plus one chunk's part file in memory."""
+    with s3.MultipartWriter(key) as writer:
+        writer.write(header)
+        for part_key in part_keys:
+            writer.write(s3.read(part_key))

@@ -1,0 +1,64 @@
+"""ingest_upload: read the header, reject a file that cannot be ingested, find the chunks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from oms.config import get_settings
+from oms.ingest.chunking import split_into_chunks
+from oms.ingest.header import HEAD_BYTES, Header, HeaderError, read_header
+from oms.stores import s3
+from oms.uploads import repository as repo
+from oms.uploads.status import UploadStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    action: str  # "chord" (start chunk tasks), "done" (nothing to process), "skip"
+    chunk_indexes: tuple[int, ...] = ()
+
+
+def read_upload_header(key: str) -> Header:
+    return read_header(s3.get_range(key, 0, HEAD_BYTES))
+
+
+def split_upload(upload_id: str) -> SplitResult:
+    """Split an upload into chunk documents. Safe to run again after a crash."""
+    upload = repo.get_upload(upload_id)
+    status = UploadStatus(upload["status"])
+    if status == UploadStatus.PROCESSING and not upload.get("chord_started"):
+        # Crashed after recording the chunks but before starting their tasks.
+        return SplitResult("chord", tuple(c["index"] for c in repo.list_chunks(upload_id)))
+    if status not in (UploadStatus.QUEUED, UploadStatus.SPLITTING):
+        log.info("upload %s is %s: nothing to split", upload_id, status)
+        return SplitResult("skip")
+    repo.transition(upload_id, UploadStatus.SPLITTING, **{"timings.split_started_at": repo.now()})
+
+    try:
+        header = read_upload_header(upload["s3_key"])
+    except HeaderError as exc:
+        repo.transition(upload_id, UploadStatus.REJECTED, error=exc.message, error_code=exc.code)
+        return SplitResult("skip")
+    if header.missing:
+        repo.transition(upload_id, UploadStatus.REJECTED, error=header.missing_message(),
+                        error_code="missing_columns")
+        return SplitResult("skip")
+
+    blocks = s3.iter_blocks(upload["s3_key"], start=header.data_offset)
+    spans = split_into_chunks(blocks, header.data_offset, get_settings().chunk_rows)
+    total = repo.save_chunks(upload_id, spans)
+    fields = {"chunks_total": total, "columns": list(header.columns),
+              "extra_columns": list(header.extra), "timings.split_done_at": repo.now()}
+    if total == 0:
+        repo.transition(upload_id, UploadStatus.COMPLETED, **fields,
+                        **{"timings.finished_at": repo.now()})
+        return SplitResult("done")
+    repo.transition(upload_id, UploadStatus.PROCESSING, chord_started=False, **fields)
+    return SplitResult("chord", tuple(range(total)))
+
+
+def mark_chord_started(upload_id: str) -> None:
+    repo.uploads().update_one({"_id": upload_id}, {"$set": {"chord_started": True}})

@@ -1,0 +1,1 @@
+"""Upload and chunk documents: what happened to each file, kept in MongoDB."""

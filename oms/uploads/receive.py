@@ -1,0 +1,160 @@
+"""Receiving an uploaded file: stream a multipart request body straight into S3.
+
+The body is parsed incrementally (werkzeug's sans-IO multipart decoder) and the file part
+is written to an S3 multipart upload as it arrives, so the API holds one S3 part (8 MiB)
+at most, whatever the file's size. The first bytes are checked before anything is stored:
+a file that is empty, not CSV, or lacks required columns is refused at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, File, MultipartDecoder, NeedData
+
+from oms.errors import OMSError
+from oms.ingest.header import HEAD_BYTES, Header, HeaderError, read_header
+from oms.pipeline import keys
+from oms.stores import s3
+
+READ_BYTES = 256 * 1024
+CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
+             "application/octet-stream", ""}
+
+
+class UploadRefused(OMSError):
+    """The request cannot become an upload; nothing was stored or queued."""
+
+    def __init__(self, status: int, code: str, message: str, **details) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    upload_id: str
+    filename: str
+    key: str
+    size: int
+    sha256: str
+    header: Header
+
+
+def safe_filename(name: str) -> str:
+    base = re.split(r"[\\/]", name or "")[-1].strip()
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base)[:120].strip(". ")
+    return base or "upload.csv"
+
+
+def receive_upload(stream: BinaryIO, content_type: str, max_bytes: int,
+                   field: str = "file") -> ReceivedFile:
+    """Read the multipart body from ``stream``; store its ``field`` file in S3."""
+    mimetype, options = parse_options_header(content_type or "")
+    if mimetype != "multipart/form-data":
+        raise UploadRefused(415, "not_multipart",
+                            f"send the file as multipart/form-data in a field named '{field}'")
+    boundary = options.get("boundary")
+    if not boundary:
+        raise UploadRefused(400, "bad_request", "multipart body without a boundary")
+    decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=64 * 1024)
+    receiver: _FileReceiver | None = None
+    in_file = False
+    done = False
+    try:
+        while not done:
+            block = stream.read(READ_BYTES)
+            decoder.receive_data(block or None)
+            while True:
+                event = decoder.next_event()
+                if isinstance(event, NeedData):
+                    break
+                if isinstance(event, Epilogue):
+                    done = True
+                    break
+                if isinstance(event, File):
+                    in_file = event.name == field and receiver is None
+                    if in_file:
+                        receiver = _FileReceiver(event, max_bytes)
+                elif isinstance(event, Data):
+                    if in_file and receiver is not None:
+                        receiver.write(event.data)
+                        if not event.more_data:
+                            in_file = False
+                else:
+                    in_file = False
+            if not block:
+                break
+        if receiver is None:
+            raise UploadRefused(400, "no_file", f"the request has no file field '{field}'")
+        return receiver.finish()
+    except BaseException:
+        if receiver is not None:
+            receiver.abort()
+        raise
+
+
+class _FileReceiver:
+    """Holds the first bytes until they are checked, then streams to S3."""
+
+    def __init__(self, event: File, max_bytes: int) -> None:
+        self.filename = safe_filename(event.filename)
+        part_type = parse_options_header(event.headers.get("Content-Type", ""))[0]
+        if not self.filename.lower().endswith(".csv") and part_type not in CSV_TYPES - {""}:
+            raise UploadRefused(415, "not_csv",
+                                f"{self.filename!r} is not a CSV file (expected a .csv file)")
+        self.max_bytes = max_bytes
+        self.upload_id = uuid.uuid4().hex
+        self.key = keys.upload_key(self.upload_id, self.filename)
+        self.size = 0
+        self.digest = hashlib.sha256()
+        self.head = bytearray()
+        self.header: Header | None = None
+        self.writer: s3.MultipartWriter | None = None
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise UploadRefused(413, "too_large",
+                                f"the file is larger than the limit of {self.max_bytes} bytes")
+        self.digest.update(data)
+        if self.writer is None:
+            self.head += data
+            if len(self.head) >= HEAD_BYTES:
+                self._start()
+        else:
+            self.writer.write(data)
+
+    def _start(self) -> None:
+        self.header = check_head(bytes(self.head[:HEAD_BYTES]), self.filename)
+        self.writer = s3.MultipartWriter(self.key)
+        self.writer.write(bytes(self.head))
+        self.head = bytearray()
+
+    def finish(self) -> ReceivedFile:
+        if self.writer is None:
+            self._start()
+        self.writer.complete()
+        return ReceivedFile(self.upload_id, self.filename, self.key, self.size,
+                            self.digest.hexdigest(), self.header)
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+
+
+def check_head(head: bytes, filename: str) -> Header:
+    """Refuse a file whose first bytes show it cannot be ingested."""
+    try:
+        header = read_header(head)
+    except HeaderError as exc:
+        status = 400 if exc.code == "empty_file" else 415 if exc.code == "not_csv" else 422
+        raise UploadRefused(status, exc.code, f"{filename}: {exc.message}") from exc
+    if header.missing:
+        raise UploadRefused(422, "missing_columns", f"{filename}: {header.missing_message()}",
+                            missing=list(header.missing), found=list(header.columns))
+    return header

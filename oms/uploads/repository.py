@@ -1,0 +1,174 @@
+"""Reading and changing upload and chunk documents.
+
+Every status change is an ``update_one`` conditioned on the current status, with a
+history entry, so two processes racing over one upload cannot both win.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from pymongo import ReturnDocument, UpdateOne
+
+from oms.errors import NotFound
+from oms.stores import mongo
+from oms.uploads.status import ChunkStatus, UploadStatus, sources_of
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def uploads():
+    return mongo.db()["uploads"]
+
+
+def chunks():
+    return mongo.db()["chunks"]
+
+
+EMPTY_COUNTS = {"rows": 0, "valid": 0, "invalid": 0, "duplicate": 0}
+
+
+def create_upload(upload_id: str, *, filename: str, key: str, size: int, sha256: str,
+                  status: UploadStatus = UploadStatus.QUEUED, error: str | None = None) -> dict:
+    stamp = now()
+    doc = {
+        "_id": upload_id,
+        "filename": filename,
+        "s3_key": key,
+        "size": size,
+        "sha256": sha256,
+        "status": str(status),
+        "status_history": [{"status": str(status), "at": stamp}],
+        "chunks_total": 0,
+        "counts": dict(EMPTY_COUNTS),
+        "order_counts": {"total": 0, "by_status": {}, "by_hub": {}},
+        "counted_chunks": [],
+        "invalid_file_key": None,
+        "error": error,
+        "created_at": stamp,
+        "updated_at": stamp,
+        "timings": {},
+    }
+    uploads().insert_one(doc)
+    return doc
+
+
+def get_upload(upload_id: str) -> dict:
+    doc = uploads().find_one({"_id": upload_id})
+    if doc is None:
+        raise NotFound(f"upload {upload_id} does not exist")
+    return doc
+
+
+def transition(upload_id: str, target: UploadStatus, **fields: Any) -> dict | None:
+    """Move the upload to ``target`` if its status allows; returns the new document, or
+    None when the current status does not allow it (someone else moved it)."""
+    stamp = now()
+    update: dict[str, Any] = {
+        "$set": {"status": str(target), "updated_at": stamp, **fields},
+        "$push": {"status_history": {"status": str(target), "at": stamp}},
+    }
+    return uploads().find_one_and_update(
+        {"_id": upload_id, "status": {"$in": sources_of(target)}},
+        update,
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def save_chunks(upload_id: str, spans: Iterable[Any]) -> int:
+    """Record the chunks of an upload (idempotent: a re-run of the split rewrites the same
+    documents, keeping the status of chunks already processed)."""
+    batch: list[UpdateOne] = []
+    total = 0
+    for span in spans:
+        total += 1
+        batch.append(UpdateOne(
+            {"upload_id": upload_id, "index": span.index},
+            {"$set": {"start": span.start, "end": span.end, "first_line": span.first_line,
+                      "rows": span.rows},
+             "$setOnInsert": {"status": str(ChunkStatus.PENDING), "attempts": 0,
+                              "counts": dict(EMPTY_COUNTS), "error": None,
+                              "created_at": now()}},
+            upsert=True,
+        ))
+        if len(batch) >= 500:
+            chunks().bulk_write(batch, ordered=False)
+            batch = []
+    if batch:
+        chunks().bulk_write(batch, ordered=False)
+    return total
+
+
+def get_chunk(upload_id: str, index: int) -> dict:
+    doc = chunks().find_one({"upload_id": upload_id, "index": index})
+    if doc is None:
+        raise NotFound(f"chunk {index} of upload {upload_id} does not exist")
+    return doc
+
+
+def list_chunks(upload_id: str, status: ChunkStatus | None = None) -> list[dict]:
+    query: dict[str, Any] = {"upload_id": upload_id}
+    if status is not None:
+        query["status"] = str(status)
+    return list(chunks().find(query).sort("index", 1))
+
+
+def start_chunk_attempt(upload_id: str, index: int) -> None:
+    chunks().update_one({"upload_id": upload_id, "index": index},
+                        {"$inc": {"attempts": 1}, "$set": {"started_at": now()}})
+
+
+def finish_chunk(upload_id: str, index: int, counts: dict, by_hub: dict[str, int],
+                 part_key: str | None, seconds: float) -> bool:
+    """Mark the chunk done with its counts; False if it was already done (a re-run)."""
+    result = chunks().update_one(
+        {"upload_id": upload_id, "index": index, "status": {"$ne": str(ChunkStatus.DONE)}},
+        {"$set": {"status": str(ChunkStatus.DONE), "counts": counts, "by_hub": by_hub,
+                  "part_key": part_key, "error": None, "seconds": seconds,
+                  "finished_at": now()}},
+    )
+    return result.modified_count == 1
+
+
+def fail_chunk(upload_id: str, index: int, error: str) -> None:
+    chunks().update_one(
+        {"upload_id": upload_id, "index": index, "status": {"$ne": str(ChunkStatus.DONE)}},
+        {"$set": {"status": str(ChunkStatus.FAILED), "error": error, "finished_at": now()}},
+    )
+
+
+def reset_failed_chunks(upload_id: str) -> list[int]:
+    failed = [c["index"] for c in list_chunks(upload_id, ChunkStatus.FAILED)]
+    if failed:
+        chunks().update_many(
+            {"upload_id": upload_id, "status": str(ChunkStatus.FAILED)},
+            {"$set": {"status": str(ChunkStatus.PENDING), "error": None}},
+        )
+    return failed
+
+
+def add_chunk_counts(upload_id: str, index: int, counts: dict, by_hub: dict[str, int]) -> None:
+    """Add a finished chunk's counts to its upload, once per chunk even if called again.
+
+    The chunk index is pushed to ``counted_chunks`` in the same single-document update
+    that increments, so the increment and its record cannot be separated by a crash.
+    """
+    inc: dict[str, int] = {f"counts.{name}": value for name, value in counts.items() if value}
+    valid = counts.get("valid", 0)
+    if valid:
+        inc["order_counts.total"] = valid
+        inc["order_counts.by_status.on_hold"] = valid
+    for hub, count in by_hub.items():
+        inc[f"order_counts.by_hub.{_field_safe(hub)}"] = count
+    update: dict[str, Any] = {"$push": {"counted_chunks": index}, "$set": {"updated_at": now()}}
+    if inc:
+        update["$inc"] = inc
+    uploads().update_one({"_id": upload_id, "counted_chunks": {"$ne": index}}, update)
+
+
+def _field_safe(name: str) -> str:
+    """MongoDB field names may not contain '.' or start with '$'."""
+    return name.replace(".", "\uff0e").replace("$", "\uff04")

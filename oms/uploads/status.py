@@ -1,0 +1,43 @@
+"""Upload and chunk statuses and the transitions allowed between them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class UploadStatus(StrEnum):
+    QUEUED = "queued"
+    SPLITTING = "splitting"
+    PROCESSING = "processing"
+    FINALIZING = "finalizing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class ChunkStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+U = UploadStatus
+
+# status -> statuses it may move to. A re-run of a task may find its own earlier
+# transition done (splitting -> splitting is how a crashed split resumes).
+UPLOAD_TRANSITIONS: dict[UploadStatus, frozenset[UploadStatus]] = {
+    U.QUEUED: frozenset({U.SPLITTING, U.REJECTED, U.FAILED}),
+    U.SPLITTING: frozenset({U.SPLITTING, U.PROCESSING, U.COMPLETED, U.REJECTED, U.FAILED}),
+    U.PROCESSING: frozenset({U.FINALIZING}),
+    U.FINALIZING: frozenset({U.FINALIZING, U.COMPLETED, U.FAILED}),
+    U.COMPLETED: frozenset(),
+    U.FAILED: frozenset({U.PROCESSING}),  # an operator's retry of the failed chunks
+    U.REJECTED: frozenset(),
+}
+
+TERMINAL = frozenset({U.COMPLETED, U.FAILED, U.REJECTED})
+
+
+def sources_of(target: UploadStatus) -> list[str]:
+    """Statuses from which ``target`` may be reached (for conditional updates)."""
+    return [str(s) for s, targets in UPLOAD_TRANSITIONS.items() if target in targets]
