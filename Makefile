@@ -18,11 +18,14 @@ venv: $(VENV)/.installed
 stack: venv  ## install (cached) and start moto, Redis, FerretDB, Kafka; idempotent
 	$(STACK) up
 
-stop: venv  ## stop everything this checkout started
+stop: venv  ## stop everything this checkout started (stack and OMS processes)
 	$(STACK) down
 
 status: venv
 	$(STACK) status
+
+run: venv  ## the main job: stack + IMS, API, worker, Flower; process sample_orders.csv
+	$(STACK) run sample_orders.csv
 
 test: stack  ## bring the stack up if needed, then run every test
 	$(PY) -m pytest $(PYTEST_ARGS)

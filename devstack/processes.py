@@ -35,6 +35,8 @@ def running_pid(name: str) -> int | None:
 
 def healthy(service: Service) -> str | None:
     """None when the service answers a real request, else the reason it does not."""
+    if service.own_process_only and running_pid(service.name) is None:
+        return "not running"
     try:
         service.check()
     except Exception as exc:  # any failure of the probe means "not ready"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import socket
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ class Service:
     prepare: Callable[[], Launch]  # installs if needed, returns how to start
     check: Callable[[], None]  # raises if the server does not answer a real request
     start_timeout: float = 30.0
+    own_process_only: bool = False  # healthy only when started from this checkout
 
 
 def data_dir(name: str) -> Path:
@@ -181,4 +183,57 @@ INFRA = [
     Service("redis", 6379, _redis, _check_redis, start_timeout=15),
     Service("ferretdb", 27018, _ferretdb, _check_ferretdb, start_timeout=30),
     Service("kafka", 9092, _kafka, _check_kafka, start_timeout=90),
+]
+
+
+# --- OMS's own processes: IMS, API, worker (+ beat), Flower ------------------------------
+
+def _venv_bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _http_ok(url: str) -> Callable[[], None]:
+    def check() -> None:
+        import requests
+
+        requests.get(url, timeout=2).raise_for_status()
+    return check
+
+
+def _ims() -> Launch:
+    return Launch([_venv_bin("gunicorn"), "--bind", f"{HOST}:8081", "--workers", "2",
+                   "--access-logfile", "-", "ims.wsgi:app"])
+
+
+def _api() -> Launch:
+    return Launch([_venv_bin("gunicorn"), "--bind", f"{HOST}:8080", "--workers", "2",
+                   "--threads", "4", "--timeout", "600", "--access-logfile", "-",
+                   "oms.api.wsgi:app"])
+
+
+def _worker() -> Launch:
+    schedule = data_dir("celery") / "beat-schedule"
+    return Launch([sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+                   "--loglevel", "INFO", "--concurrency", "2", "--beat",
+                   "--schedule", str(schedule), "--hostname", "oms-worker@%h"])
+
+
+def _check_worker() -> None:
+    from workers.diagnostics import ping
+
+    if ping.delay(7).get(timeout=15) != {"pong": 7}:
+        raise RuntimeError("worker answered the wrong value")
+
+
+def _flower() -> Launch:
+    return Launch([sys.executable, "-m", "celery", "-A", "workers.app", "flower",
+                   f"--address={HOST}", "--port=5555"])
+
+
+APP = [
+    Service("ims", 8081, _ims, _http_ok(f"http://{HOST}:8081/healthz"), start_timeout=30),
+    Service("api", 8080, _api, _http_ok(f"http://{HOST}:8080/healthz"), start_timeout=30),
+    Service("worker", 0, _worker, _check_worker, start_timeout=90, own_process_only=True),
+    Service("flower", 5555, _flower, _http_ok(f"http://{HOST}:5555/healthcheck"),
+            start_timeout=30),
 ]

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "seed":
         result = store.seed(load_catalog(), reset=args.reset)
     else:
-        result = store.recover(older_than=args.older_than)
+        result = store.reservations.recover(older_than=args.older_than)
     print(json.dumps(result))
     return 0
 

@@ -84,13 +84,13 @@ def validate_items():
 @bp.post("/v1/reservations")
 def create_reservation():
     body = load_reservation_body(_json_body())
-    reservation, created = get_store().reserve(**body)
+    reservation, created = get_store().reservations.reserve(**body)
     return jsonify(reservation), 201 if created else 200
 
 
 @bp.get("/v1/reservations/<order_id>")
 def show_reservation(order_id: str):
-    reservation = get_store().get_reservation(order_id)
+    reservation = get_store().reservations.get(order_id)
     if reservation is None:
         raise NotFound(
             f"no reservation for order {order_id!r}", code="reservation_not_found"
@@ -100,7 +100,7 @@ def show_reservation(order_id: str):
 
 @bp.delete("/v1/reservations/<order_id>")
 def release_reservation(order_id: str):
-    return jsonify(get_store().release(order_id))
+    return jsonify(get_store().reservations.release(order_id))
 
 
 @bp.get("/v1/skus")

@@ -54,7 +54,9 @@ class InventoryStore:
         self.reservations = Reservations(self, db["reservations"])
 
     def ensure_indexes(self) -> None:
-        self.stock.create_index([("sku", ASCENDING), ("hub_id", ASCENDING)], unique=True)
+        self.stock.create_index(
+            [("sku", ASCENDING), ("hub_id", ASCENDING)], unique=True
+        )
         self.reservations.ensure_indexes()
 
     def seed(self, catalog: Catalog, reset: bool = False) -> dict[str, int]:
@@ -73,7 +75,13 @@ class InventoryStore:
         skus = [
             UpdateOne(
                 {"_id": s["sku"]},
-                {"$set": {"name": s["name"], "unit_price": s["unit_price"], "updated_at": now}},
+                {
+                    "$set": {
+                        "name": s["name"],
+                        "unit_price": s["unit_price"],
+                        "updated_at": now,
+                    }
+                },
                 upsert=True,
             )
             for s in catalog["skus"]
@@ -81,7 +89,10 @@ class InventoryStore:
         _bulk_upsert(self.hubs, hubs)
         _bulk_upsert(self.skus, skus)
         # Insert-only for stock: an upsert would rewrite (on FerretDB) a line being reserved.
-        existing = {(d["sku"], d["hub_id"]) for d in self.stock.find({}, {"sku": 1, "hub_id": 1})}
+        existing = {
+            (d["sku"], d["hub_id"])
+            for d in self.stock.find({}, {"sku": 1, "hub_id": 1})
+        }
         missing = [
             new_stock_line(line["sku"], line["hub_id"], line["quantity"])
             for line in catalog["stock"]
@@ -95,7 +106,11 @@ class InventoryStore:
                 with self.stock_guard(line["sku"], line["hub_id"]):
                     self.stock.update_one(
                         {"sku": line["sku"], "hub_id": line["hub_id"]},
-                        {"$set": new_stock_line(line["sku"], line["hub_id"], line["quantity"])},
+                        {
+                            "$set": new_stock_line(
+                                line["sku"], line["hub_id"], line["quantity"]
+                            )
+                        },
                     )
                 reset_lines += 1
         return {
@@ -173,7 +188,9 @@ class InventoryStore:
         try:
             token = self.locks.acquire(key, wait=self.lock_wait)
         except LockTimeout:
-            raise Busy("stock line busy, retry", code="stock_busy", retry_after=1) from None
+            raise Busy(
+                "stock line busy, retry", code="stock_busy", retry_after=1
+            ) from None
         try:
             yield
         finally:
@@ -215,7 +232,9 @@ def _bulk_upsert(collection: Collection, operations: list[UpdateOne]) -> None:
         collection.bulk_write(operations, ordered=False)
 
 
-def _insert_ignoring_duplicates(collection: Collection, documents: list[dict[str, Any]]) -> int:
+def _insert_ignoring_duplicates(
+    collection: Collection, documents: list[dict[str, Any]]
+) -> int:
     if not documents:
         return 0
     try:

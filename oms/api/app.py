@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 from flask_smorest import Api
 
-from oms.api import errors, invalid_files, stats, uploads
+from oms.api import errors, health, invalid_files, stats, uploads
 from oms.config import get_settings
 from oms.stores import mongo, s3
 
@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(test_config or {})
     logging.basicConfig(level=settings.log_level)
     api = Api(app)
-    for blueprint in (uploads.blp, invalid_files.blp, stats.blp):
+    for blueprint in (uploads.blp, invalid_files.blp, stats.blp, health.blp):
         api.register_blueprint(blueprint)
     errors.register(app)
     if not app.config.get("SKIP_STARTUP_CHECKS"):

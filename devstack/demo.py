@@ -1,0 +1,56 @@
+"""Upload a CSV to the running API, follow it to the end, print the outcome and the URLs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+import requests
+
+API = "http://127.0.0.1:8080"
+FLOWER = "http://127.0.0.1:5555"
+TERMINAL = {"completed", "failed", "rejected"}
+
+
+def run_file(path: Path, timeout: float = 600) -> dict:
+    with path.open("rb") as handle:
+        response = requests.post(f"{API}/upload", files={"file": (path.name, handle, "text/csv")},
+                                 timeout=300)
+    if response.status_code != 202:
+        raise click.ClickException(f"upload refused ({response.status_code}): {response.text}")
+    accepted = response.json()
+    click.echo(f"uploaded {path.name}: upload {accepted['upload_id']} ({accepted['size']} bytes)")
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        upload = requests.get(f"{API}{accepted['status_url']}", timeout=10).json()
+        line = (f"  {upload['status']:<11} chunks {upload['chunks']['done']}/"
+                f"{upload['chunks']['total']}  valid {upload['counts']['valid']}  "
+                f"invalid {upload['counts']['invalid']}")
+        if line != last:
+            click.echo(line)
+            last = line
+        if upload["status"] in TERMINAL:
+            return upload
+        time.sleep(0.5)
+    raise click.ClickException(f"upload {accepted['upload_id']} did not finish in {timeout}s")
+
+
+def report(upload: dict) -> None:
+    counts = upload["counts"]
+    click.echo("")
+    click.echo(f"status        {upload['status']}" + (f" ({upload['error']})"
+                                                      if upload.get("error") else ""))
+    click.echo(f"rows          {counts['rows']}")
+    click.echo(f"valid orders  {counts['valid']}")
+    click.echo(f"invalid rows  {counts['invalid']} (duplicates among them: {counts['duplicate']})")
+    click.echo(f"duration      {upload.get('duration_s')} s")
+    if upload.get("invalid_file"):
+        click.echo(f"invalid file  {upload['invalid_file']}  ->  {API}{upload['invalid_file_url']}")
+    click.echo("")
+    click.echo(f"API           {API}   (OpenAPI: {API}/openapi.json)")
+    click.echo(f"upload page   {API}/")
+    click.echo(f"upload status {API}{upload['status_url']}")
+    click.echo(f"Flower        {FLOWER}")
+    click.echo(f"stats         {API}/stats")
