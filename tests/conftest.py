@@ -7,6 +7,7 @@ never see each other's data; they are removed at the end.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,15 @@ import pytest
 RUN_ID = uuid.uuid4().hex[:8]
 ROOT = Path(__file__).resolve().parent.parent
 
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+IMS_PORT = _free_port()
+
 # Set before any oms module reads the settings (they are read once per process).
 TEST_ENV = {
     "OMS_S3_BUCKET": f"oms-test-{RUN_ID}",
@@ -25,6 +35,9 @@ TEST_ENV = {
     "OMS_MONGO_DB": f"oms_test_{RUN_ID}",
     "OMS_KAFKA_TOPIC_PREFIX": f"t{RUN_ID}.",
     "OMS_LOG_LEVEL": "INFO",
+    "OMS_IMS_URL": f"http://127.0.0.1:{IMS_PORT}",
+    "OMS_TASK_MAX_RETRIES": "3",
+    "IMS_DB": f"ims_test_{RUN_ID}",
 }
 os.environ.update(TEST_ENV)
 
@@ -113,3 +126,48 @@ def worker(settings):
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def ims_service(stack):
+    """The reference IMS on its own port and database, as a real HTTP server."""
+    log = ROOT / ".stack" / "logs" / f"test-ims-{RUN_ID}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{IMS_PORT}", "--workers", "2",
+         "ims.wsgi:app"],
+        cwd=ROOT, env={**os.environ}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    import requests
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{IMS_PORT}/healthz", timeout=2).ok:
+                break
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"IMS did not start; see {log}")
+        time.sleep(0.3)
+    yield f"http://127.0.0.1:{IMS_PORT}"
+    process.terminate()
+    process.wait(timeout=30)
+    import pymongo
+
+    with pymongo.MongoClient(os.environ.get("OMS_MONGO_URI", "mongodb://127.0.0.1:27018")) as c:
+        c.drop_database(TEST_ENV["IMS_DB"])
+
+
+@pytest.fixture(scope="session")
+def pipeline(worker, ims_service):
+    """Everything an upload needs: stack, IMS, a worker."""
+    return worker
+
+
+@pytest.fixture(scope="session")
+def api(settings):
+    """The OMS API (Flask test client of the real app, talking to the real stack)."""
+    from oms.api.app import create_app
+
+    return create_app().test_client()

@@ -36,6 +36,7 @@ class UploadSchema(Schema):
     counts = fields.Nested(CountsSchema)
     chunks = fields.Nested(ChunkProgressSchema)
     failed_chunks = fields.List(fields.Integer())
+    chunk_rows = fields.Integer()
     extra_columns = fields.List(fields.String())
     invalid_file = fields.String(allow_none=True)
     invalid_file_url = fields.String(allow_none=True)
@@ -44,6 +45,13 @@ class UploadSchema(Schema):
     updated_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
     duration_s = fields.Float(allow_none=True)
+
+
+class UploadArgsSchema(Schema):
+    chunk_rows = fields.Integer(
+        validate=validate.Range(min=1, max=100_000),
+        metadata={"description": "rows per chunk task (default OMS_CHUNK_ROWS)"},
+    )
 
 
 class UploadAcceptedSchema(Schema):

@@ -8,7 +8,7 @@ from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from oms.api.schemas import UploadAcceptedSchema, UploadSchema
+from oms.api.schemas import UploadAcceptedSchema, UploadArgsSchema, UploadSchema
 from oms.config import get_settings
 from oms.uploads import repository as repo
 from oms.uploads.receive import receive_upload
@@ -22,19 +22,21 @@ class Upload(MethodView):
     @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["file"],
         "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+    @blp.arguments(UploadArgsSchema, location="query", as_kwargs=True)
     @blp.response(202, UploadAcceptedSchema)
     @blp.alt_response(400, description="empty file or no file field")
     @blp.alt_response(413, description="larger than OMS_MAX_UPLOAD_BYTES")
     @blp.alt_response(415, description="not a CSV file")
     @blp.alt_response(422, description="required columns missing (named in the message)")
-    def post(self):
+    def post(self, chunk_rows: int | None = None):
         """Upload an order CSV (multipart field ``file``); processing starts at once."""
         from workers.tasks import ingest_upload
 
         received = receive_upload(request.stream, request.content_type or "",
                                   get_settings().max_upload_bytes)
         repo.create_upload(received.upload_id, filename=received.filename, key=received.key,
-                           size=received.size, sha256=received.sha256)
+                           size=received.size, sha256=received.sha256,
+                           chunk_rows=chunk_rows or get_settings().chunk_rows)
         ingest_upload.delay(received.upload_id)
         status_url = url_for("uploads.UploadById", upload_id=received.upload_id)
         return {"upload_id": received.upload_id, "status": str(UploadStatus.QUEUED),
@@ -65,6 +67,9 @@ def present(upload: dict) -> dict:
     view["duration_s"] = _seconds(upload["created_at"], finished)
     view["status_url"] = url_for("uploads.UploadById", upload_id=upload["_id"])
     name = upload.get("invalid_file")
+    view["invalid_file"] = name
+    view.setdefault("error", None)
+    view.setdefault("failed_chunks", [])
     view["invalid_file_url"] = url_for("invalid_files.InvalidFile", name=name) if name else None
     return view
 

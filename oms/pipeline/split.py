@@ -48,7 +48,8 @@ def split_upload(upload_id: str) -> SplitResult:
         return SplitResult("skip")
 
     blocks = s3.iter_blocks(upload["s3_key"], start=header.data_offset)
-    spans = split_into_chunks(blocks, header.data_offset, get_settings().chunk_rows)
+    rows_per_chunk = upload.get("chunk_rows") or get_settings().chunk_rows
+    spans = split_into_chunks(blocks, header.data_offset, rows_per_chunk, header.data_line)
     total = repo.save_chunks(upload_id, spans)
     fields = {"chunks_total": total, "columns": list(header.columns),
               "extra_columns": list(header.extra), "timings.split_done_at": repo.now()}

@@ -96,7 +96,11 @@ def iter_blocks(key: str, start: int = 0, block: int = 1024 * 1024) -> Iterator[
         response = client().get_object(Bucket=get_settings().s3_bucket, Key=key,
                                        Range=f"bytes={start}-")
         yield from response["Body"].iter_chunks(block)
-    except (ClientError, BotoCoreError) as exc:
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+            return  # start is at (or past) the end: nothing left to read
+        raise _translate(exc, key) from exc
+    except BotoCoreError as exc:
         raise _translate(exc, key) from exc
 
 

@@ -32,7 +32,8 @@ EMPTY_COUNTS = {"rows": 0, "valid": 0, "invalid": 0, "duplicate": 0}
 
 
 def create_upload(upload_id: str, *, filename: str, key: str, size: int, sha256: str,
-                  status: UploadStatus = UploadStatus.QUEUED, error: str | None = None) -> dict:
+                  chunk_rows: int, status: UploadStatus = UploadStatus.QUEUED,
+                  error: str | None = None) -> dict:
     stamp = now()
     doc = {
         "_id": upload_id,
@@ -42,6 +43,7 @@ def create_upload(upload_id: str, *, filename: str, key: str, size: int, sha256:
         "sha256": sha256,
         "status": str(status),
         "status_history": [{"status": str(status), "at": stamp}],
+        "chunk_rows": chunk_rows,
         "chunks_total": 0,
         "counts": dict(EMPTY_COUNTS),
         "order_counts": {"total": 0, "by_status": {}, "by_hub": {}},

@@ -30,3 +30,9 @@ def test_blocks_stream_the_rest_of_the_object_from_an_offset(settings):
 def test_missing_object_is_not_found(settings):
     with pytest.raises(NotFound):
         s3.get_range("smoke/absent.csv", 0, 10)
+
+
+def test_blocks_from_the_end_of_the_object_are_none(settings):
+    s3.put_bytes("smoke/header-only.csv", b"a,b\n")
+
+    assert list(s3.iter_blocks("smoke/header-only.csv", start=4)) == []
