@@ -30,6 +30,14 @@ _CR = 0x0D
 _NONE = -1  # "no previous byte": the start of the data, i.e. the start of a record
 
 _TERMINATOR = re.compile(rb"\r\n|\r|\n")
+_BLANK_LINES = re.compile(rb"[\r\n]*")
+# One complete record as the csv module reads it, plus the blank lines after it. A quoted
+# field may carry text after its closing quote ("ab"c reads as abc); in an unquoted field
+# a quote is an ordinary character. Possessive quantifiers keep the match linear.
+_FIELD = rb'(?:"[^"]*+(?:""[^"]*+)*+"[^,\r\n]*+|[^",\r\n][^,\r\n]*+)?'
+_RECORD = re.compile(
+    rb"(?![\r\n])" + _FIELD + rb"(?:," + _FIELD + rb")*+(?:\r\n|\n|\r)[\r\n]*+"
+)
 
 # Scanner modes.
 _OUT = 0  # outside any quoted field
@@ -114,13 +122,39 @@ class _Splitter:
         self.done = []
         self.lead_lf = self.last_byte == _CR and block[0] == _LF
         i = 1 if self.lead_lf and self.mode == _OUT else 0
-        simple = self._is_simple(block, i)
+        quotes = block.count(b'"')
+        if quotes and quotes * 2 > block.count(b"\n"):
+            # Quote-heavy: finish the record in progress, let the record regex consume
+            # every complete record, then scan the incomplete one left at the end.
+            if self.mode != _OUT or self.has_content:
+                i = self._scan(block, i, simple=False, stop_after_record=True)
+            if i < n:
+                i = self._consume_records(block, i)
+            self._scan(block, i, simple=False)
+        else:
+            self._scan(block, i, simple=self._is_simple(block, i))
+        self.block_line += count_line_breaks(block) - self.lead_lf
+        self.block_start += n
+        self.last_byte = block[-1]
+        return self.done
 
+    def _scan(self, block: bytes, i: int, simple: bool, stop_after_record: bool = False) -> int:
+        """Run the state machine over ``block[i:]``; return where it stopped.
+
+        With ``stop_after_record`` it stops just after the first line break that ends a
+        record outside quotes (or at the end of the block).
+        """
+        n = len(block)
         while i < n:
             if self.mode == _OUT:
                 q = block.find(b'"', i)
                 stop = n if q < 0 else q
                 if stop > i:
+                    if stop_after_record:
+                        m = _TERMINATOR.search(block, i, stop)
+                        if m:
+                            self._walk(block, i, m.end())
+                            return m.end()
                     if simple:
                         self._count_simple(block, i, stop)
                     else:
@@ -152,11 +186,36 @@ class _Splitter:
                     i += 1
                 else:
                     self.mode = _OUT
+        return n
 
-        self.block_line += count_line_breaks(block) - self.lead_lf
-        self.block_start += n
-        self.last_byte = block[-1]
-        return self.done
+    def _consume_records(self, block: bytes, i: int) -> int:
+        """From a record start, count the complete records of ``block`` with ``_RECORD``.
+
+        Returns where the first incomplete record (or the end of the block) begins.
+        """
+        n = len(block)
+        start = _BLANK_LINES.match(block, i).end()  # type: ignore[union-attr]
+        if start == n:
+            return n
+        if self.seeking:
+            self._cut(block, start)
+        matches = list(iter(_RECORD.scanner(block, start).match, None))
+        left = len(matches)
+        k = 0
+        while left:
+            need = self.rows_per_chunk - self.rows
+            if left < need:
+                self.rows += left
+                break
+            k += need
+            left -= need
+            self.rows = self.rows_per_chunk
+            end = matches[k - 1].end()  # just after the record and any blank lines
+            if end == n:
+                self.seeking = True
+                break
+            self._cut(block, end)
+        return matches[-1].end() if matches else start
 
     def finish(self) -> list[ChunkSpan]:
         """Return the last chunk, ending at the end of the file (if it has any record)."""

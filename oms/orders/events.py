@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from oms.config import get_settings
+from oms.orders.money import from_cents
 from oms.stores.kafka import Message
 
 SCHEMA_VERSION = 1
@@ -35,6 +36,6 @@ def order_created(order: dict) -> Message:
         "hub_id": order["hub_id"],
         "sku": order["item"]["sku"],
         "quantity": order["item"]["quantity"],
-        "total_amount": str(order["item"]["total_amount"].to_decimal()),
+        "total_amount": str(from_cents(order["item"]["total_amount_cents"])),
     }
     return Message(get_settings().topic(ORDER_CREATED), order["order_id"], payload)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
-from bson.decimal128 import Decimal128
 from pymongo.errors import BulkWriteError
 
+from oms.orders.money import to_cents
 from oms.stores import mongo
 
 DUPLICATE_KEY = 11000
@@ -19,7 +19,7 @@ def orders():
 
 
 def order_document(row, upload_id: str, created_at: datetime) -> dict:
-    """The stored form of a valid row: status on_hold, money as Decimal128, event pending."""
+    """The stored form of a valid row: status on_hold, money in exact cents, event pending."""
     return {
         "order_id": row.order_id,
         "upload_id": upload_id,
@@ -29,8 +29,8 @@ def order_document(row, upload_id: str, created_at: datetime) -> dict:
             "sku": row.sku,
             "product_name": row.product_name,
             "quantity": row.quantity,
-            "unit_price": Decimal128(row.unit_price),
-            "total_amount": Decimal128(row.total_amount),
+            "unit_price_cents": to_cents(row.unit_price),
+            "total_amount_cents": to_cents(row.total_amount),
         },
         "hub_id": row.hub_id,
         "order_date": row.order_date,
