@@ -64,6 +64,7 @@ def settings(stack):
 
     settings = get_settings()
     s3.ensure_bucket()
+    mongo.ensure_indexes()
     yield settings
     _cleanup(settings)
 

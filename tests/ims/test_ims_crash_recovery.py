@@ -47,7 +47,8 @@ def reserve(store, quantity=2, order_id="ORD-1"):
 def age(db, order_id="ORD-1", seconds=60):
     """Pretend the crashed request's document was last touched ``seconds`` ago."""
     db["reservations"].update_one(
-        {"order_id": order_id}, {"$set": {"updated_at": utcnow() - timedelta(seconds=seconds)}}
+        {"order_id": order_id},
+        {"$set": {"updated_at": utcnow() - timedelta(seconds=seconds)}},
     )
 
 
@@ -64,7 +65,11 @@ def test_crash_after_pending_insert_leaves_stock_untouched(monkeypatch, store, d
     reservation, created = reserve(store)
 
     assert created is False
-    assert (reservation["state"], reservation["reserved"], reservation["available"]) == (
+    assert (
+        reservation["state"],
+        reservation["reserved"],
+        reservation["available"],
+    ) == (
         "reserved",
         True,
         3,
@@ -106,7 +111,9 @@ def test_crash_after_decrement_then_release_returns_stock_once(monkeypatch, stor
 def test_stale_hold_marker_after_final_state_is_harmless(store, db):
     reserve(store)
     # A crash between marking the reservation and pulling its marker leaves this behind.
-    db["stock"].update_one({"sku": SKU_A, "hub_id": HUB_1}, {"$push": {"holds": "ORD-1"}})
+    db["stock"].update_one(
+        {"sku": SKU_A, "hub_id": HUB_1}, {"$push": {"holds": "ORD-1"}}
+    )
 
     repeat, created = reserve(store)
     other, _ = reserve(store, quantity=1, order_id="ORD-2")
@@ -132,7 +139,9 @@ def test_crash_after_releasing_mark_returns_stock_once(monkeypatch, store, db):
     first = store.reservations.release("ORD-1")
     second = store.reservations.release("ORD-1")
 
-    assert first == second == {"order_id": "ORD-1", "released": True, "state": "released"}
+    assert (
+        first == second == {"order_id": "ORD-1", "released": True, "state": "released"}
+    )
     assert stock_of(db, SKU_A, HUB_1) == (5, 0)
 
 
@@ -194,7 +203,9 @@ def test_live_lease_makes_a_repeat_wait_then_409_without_writing(db):
     store.seed(TEST_CATALOG)
     # A request that crashed after its pending insert, less than a lease TTL ago.
     token = store.locks.acquire("order:ORD-1", wait=0)
-    store.reservations.insert_pending("ORD-1", {"sku": SKU_A, "hub_id": HUB_1, "quantity": 2})
+    store.reservations.insert_pending(
+        "ORD-1", {"sku": SKU_A, "hub_id": HUB_1, "quantity": 2}
+    )
     before = snapshot(db)
 
     body = {"order_id": "ORD-1", "sku": SKU_A, "hub_id": HUB_1, "quantity": 2}
@@ -220,6 +231,7 @@ def test_live_lease_makes_a_repeat_wait_then_409_without_writing(db):
     # The crashed holder, had it woken up, may no longer write.
     with pytest.raises(Conflict, match="being processed"):
         store.reservations.apply_reservation(
-            db["reservations"].find_one({"order_id": "ORD-1"}) | {"state": PENDING}, token
+            db["reservations"].find_one({"order_id": "ORD-1"}) | {"state": PENDING},
+            token,
         )
     assert stock_of(db, SKU_A, HUB_1) == (3, 2)

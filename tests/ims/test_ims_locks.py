@@ -48,7 +48,9 @@ def test_release_by_someone_else_does_nothing(locks, db):
 
 def test_expired_lock_is_taken_over_and_the_old_holder_knows(locks, db):
     old = locks.acquire("k", wait=0)
-    db["locks"].update_one({"_id": "k"}, {"$set": {"expires_at": utcnow() - timedelta(seconds=1)}})
+    db["locks"].update_one(
+        {"_id": "k"}, {"$set": {"expires_at": utcnow() - timedelta(seconds=1)}}
+    )
 
     with pytest.raises(LockLost):
         locks.ensure_held("k", old)  # expired: no longer safe to write

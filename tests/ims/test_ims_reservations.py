@@ -126,7 +126,9 @@ def test_unknown_sku_or_hub_is_404_and_writes_nothing(client, db, sku, hub_id, c
     [{"quantity": 3}, {"sku": SKU_B}, {"hub_id": HUB_2}],
     ids=["quantity", "sku", "hub"],
 )
-def test_same_order_id_for_another_request_is_409_and_writes_nothing(client, db, changes):
+def test_same_order_id_for_another_request_is_409_and_writes_nothing(
+    client, db, changes
+):
     reserve(client, quantity=2)
     before = snapshot(db)
 
@@ -145,8 +147,12 @@ GOOD = {"order_id": "ORD-1", "sku": SKU_A, "hub_id": HUB_1, "quantity": 1}
     "body",
     [
         pytest.param([GOOD], id="array"),
-        pytest.param({k: v for k, v in GOOD.items() if k != "order_id"}, id="no-order-id"),
-        pytest.param({k: v for k, v in GOOD.items() if k != "quantity"}, id="no-quantity"),
+        pytest.param(
+            {k: v for k, v in GOOD.items() if k != "order_id"}, id="no-order-id"
+        ),
+        pytest.param(
+            {k: v for k, v in GOOD.items() if k != "quantity"}, id="no-quantity"
+        ),
         pytest.param({k: v for k, v in GOOD.items() if k != "sku"}, id="no-sku"),
         pytest.param({k: v for k, v in GOOD.items() if k != "hub_id"}, id="no-hub"),
         pytest.param({**GOOD, "quantity": 0}, id="quantity-0"),
@@ -227,7 +233,11 @@ def test_release_of_unknown_order_writes_nothing(client, db):
     response = client.delete("/v1/reservations/ORD-404")
 
     assert response.status_code == 200
-    assert response.json == {"order_id": "ORD-404", "released": False, "state": "not_found"}
+    assert response.json == {
+        "order_id": "ORD-404",
+        "released": False,
+        "state": "not_found",
+    }
     assert snapshot(db) == before
 
 
@@ -237,7 +247,11 @@ def test_release_of_rejected_reservation_returns_nothing(client, db):
 
     response = client.delete("/v1/reservations/ORD-1")
 
-    assert response.json == {"order_id": "ORD-1", "released": False, "state": "rejected"}
+    assert response.json == {
+        "order_id": "ORD-1",
+        "released": False,
+        "state": "rejected",
+    }
     assert snapshot(db) == before
 
 

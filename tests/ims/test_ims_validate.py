@@ -6,7 +6,16 @@ import pytest
 from pymongo import MongoClient, monitoring
 
 from ims.app import create_app, get_store
-from tests.ims.support import HUB_1, HUB_2, MONGO_URI, SKU_A, SKU_B, SKU_C, TEST_CATALOG, snapshot
+from tests.ims.support import (
+    HUB_1,
+    HUB_2,
+    MONGO_URI,
+    SKU_A,
+    SKU_B,
+    SKU_C,
+    TEST_CATALOG,
+    snapshot,
+)
 
 
 def item(sku, hub_id):
@@ -82,7 +91,10 @@ def test_empty_items(client):
 
 
 def test_extra_fields_are_ignored(client):
-    body = {"items": [{"sku": SKU_A, "hub_id": HUB_1, "quantity": 3}], "upload_id": "u1"}
+    body = {
+        "items": [{"sku": SKU_A, "hub_id": HUB_1, "quantity": 3}],
+        "upload_id": "u1",
+    }
 
     response = client.post("/v1/validate", json=body)
 
@@ -101,7 +113,9 @@ def test_extra_fields_are_ignored(client):
         pytest.param({"items": [{"hub_id": HUB_1}]}, id="item-without-sku"),
         pytest.param({"items": [{"sku": 90001, "hub_id": HUB_1}]}, id="sku-not-string"),
         pytest.param({"items": [{"sku": SKU_A, "hub_id": None}]}, id="hub-null"),
-        pytest.param({"items": [{"sku": "S" * 129, "hub_id": HUB_1}]}, id="sku-too-long"),
+        pytest.param(
+            {"items": [{"sku": "S" * 129, "hub_id": HUB_1}]}, id="sku-too-long"
+        ),
     ],
 )
 def test_bad_body_is_400_json(client, db, body):
@@ -128,7 +142,10 @@ def test_unparseable_body_is_400_json(client, data, content_type):
     response = client.post("/v1/validate", data=data, content_type=content_type)
 
     assert response.status_code == 400
-    assert response.json == {"code": "bad_request", "message": "request body must be a JSON object"}
+    assert response.json == {
+        "code": "bad_request",
+        "message": "request body must be a JSON object",
+    }
 
 
 def test_item_cap(db):
@@ -147,7 +164,9 @@ def test_item_cap(db):
 
 
 def test_default_cap_is_10000(client):
-    response = client.post("/v1/validate", json={"items": [item(SKU_A, HUB_1)] * 10_001})
+    response = client.post(
+        "/v1/validate", json={"items": [item(SKU_A, HUB_1)] * 10_001}
+    )
 
     assert response.status_code == 413
     assert response.json["max_items"] == 10_000
@@ -174,7 +193,10 @@ def test_one_query_per_collection_for_a_large_batch(db):
     try:
         app = create_app(db=client[db.name])
         get_store(app).seed(TEST_CATALOG)
-        items = [item(f"SKU-{i % 50:05d}", [HUB_1, HUB_2, "HUB-X"][i % 3]) for i in range(5000)]
+        items = [
+            item(f"SKU-{i % 50:05d}", [HUB_1, HUB_2, "HUB-X"][i % 3])
+            for i in range(5000)
+        ]
         items += [item(SKU_A, HUB_1), item(SKU_B, HUB_2)]
         counter.finds.clear()
 

@@ -1,0 +1,94 @@
+"""SQS delivers at least once: a chunk that runs twice must have the effect of one run."""
+
+import pytest
+
+from oms.orders import events, outbox
+from oms.pipeline import chunk, finalize, keys, split
+from oms.stores import kafka, mongo, s3
+from oms.uploads import repository as repo
+from tests.pipeline.helpers import read_topic
+from tests.pipeline.rows import to_csv, valid_row
+
+pytestmark = pytest.mark.integration
+
+
+def _stored_upload(name: str, rows: list[dict], chunk_rows: int) -> str:
+    """An upload in S3 and MongoDB, split into chunks, as ingest_upload leaves it."""
+    import uuid
+
+    upload_id = uuid.uuid4().hex
+    data = to_csv(rows)
+    key = keys.upload_key(upload_id, name)
+    s3.put_bytes(key, data)
+    repo.create_upload(upload_id, filename=name, key=key, size=len(data), sha256="-",
+                       chunk_rows=chunk_rows)
+    assert split.split_upload(upload_id).action == "chord"
+    return upload_id
+
+
+def test_a_chunk_run_twice_stores_and_counts_each_order_once(ims_service, settings):
+    rows = [valid_row(n, prefix="REDELIVER") for n in range(6)]
+    rows[2]["quantity"] = "0"
+    upload_id = _stored_upload("redeliver.csv", rows, chunk_rows=10)
+
+    first = chunk.process_chunk(upload_id, 0)
+    repo.chunks().update_one({"upload_id": upload_id, "index": 0},
+                             {"$set": {"status": "pending"}})  # as if the ack was lost
+    second = chunk.process_chunk(upload_id, 0)
+    result = finalize.finalize_upload(upload_id)
+
+    assert first == second == {"rows": 6, "valid": 5, "invalid": 1, "duplicate": 0}
+    assert mongo.db()["orders"].count_documents({"upload_id": upload_id}) == 5
+    upload = repo.get_upload(upload_id)
+    assert upload["counts"] == {"rows": 6, "valid": 5, "invalid": 1, "duplicate": 0}
+    assert upload["order_counts"]["total"] == 5
+    assert result["status"] == "completed"
+
+    published = [m for m in read_topic(settings.kafka_bootstrap,
+                                       settings.topic("order.created"), expect=5)
+                 if m["value"]["upload_id"] == upload_id]
+    by_order: dict[str, set[str]] = {}
+    for message in published:
+        by_order.setdefault(message["key"], set()).add(message["value"]["event_id"])
+    assert len(by_order) == 5
+    assert all(len(ids) == 1 for ids in by_order.values())  # repeats carry the same id
+
+
+def test_a_chunk_already_done_returns_its_counts_without_work(ims_service, settings):
+    upload_id = _stored_upload("done.csv", [valid_row(n, prefix="DONE") for n in range(3)],
+                               chunk_rows=10)
+    counts = chunk.process_chunk(upload_id, 0)
+    attempts = repo.get_chunk(upload_id, 0)["attempts"]
+
+    again = chunk.process_chunk(upload_id, 0)
+
+    assert again == counts
+    assert repo.get_chunk(upload_id, 0)["attempts"] == attempts
+    assert repo.get_upload(upload_id)["counts"]["valid"] == 3
+
+
+def test_unconfirmed_events_stay_pending_and_the_sweeper_publishes_them(
+    ims_service, settings, monkeypatch
+):
+    upload_id = _stored_upload("outbox.csv", [valid_row(n, prefix="OUTBOX") for n in range(4)],
+                               chunk_rows=10)
+    # Kafka confirms nothing during the chunk (a broker outage as the producer sees it).
+    monkeypatch.setattr(kafka, "publish", lambda messages: set())
+    chunk.process_chunk(upload_id, 0)
+    monkeypatch.undo()
+    orders = mongo.db()["orders"]
+    assert orders.count_documents({"upload_id": upload_id, "outbox_pending": True}) == 4
+
+    from datetime import timedelta
+
+    swept = outbox.republish_pending(older_than=timedelta(0))
+
+    assert swept["published"] >= 4
+    assert orders.count_documents({"upload_id": upload_id, "outbox_pending": True}) == 0
+    published = [m for m in read_topic(settings.kafka_bootstrap,
+                                       settings.topic("order.created"), expect=4)
+                 if m["value"]["upload_id"] == upload_id]
+    assert sorted(m["key"] for m in published) == sorted(
+        o["order_id"] for o in orders.find({"upload_id": upload_id}))
+    assert {m["value"]["event_id"] for m in published} == {
+        events.event_id(m["key"], "order.created") for m in published}
