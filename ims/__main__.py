@@ -11,8 +11,9 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 
-from ims.app import create_app, get_store
+from ims.app import build_app, get_store
 from ims.catalog import load_catalog
 from ims.config import ImsSettings
 
@@ -49,14 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         os.execv(sys.executable, [*gunicorn, "ims.wsgi:app"])
 
-    settings = ImsSettings.from_env()
-    store = get_store(
-        create_app(
-            mongo_uri=settings.mongo_uri,
-            db_name=settings.db_name,
-            test_config=settings.app_config(),
-        )
-    )
+    settings = replace(ImsSettings.from_env(), seed_on_start=False)
+    store = get_store(build_app(settings))
     if args.command == "seed":
         result = store.seed(load_catalog(), reset=args.reset)
     else:

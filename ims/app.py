@@ -18,14 +18,16 @@ Contract (all bodies JSON; every error is ``{"code": str, "message": str, ...}``
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from pymongo import MongoClient
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
-from ims.config import DEFAULT_MONGO_URI
+from ims.catalog import load_catalog
+from ims.config import DEFAULT_MONGO_URI, ImsSettings
 from ims.errors import NotFound, register_error_handlers
 from ims.schemas import load_reservation_body, load_validate_body
 from ims.store import InventoryStore
@@ -68,6 +70,31 @@ def create_app(
     )
     app.register_blueprint(bp)
     register_error_handlers(app)
+    return app
+
+
+def build_app(settings: ImsSettings, seed_attempts: int = 10) -> Flask:
+    """The app as deployed: settings from ``ims.config``, catalog seeded on start-up.
+
+    Seeding is idempotent and never resets stock that has moved. In docker-compose the
+    database may still be starting, so seeding retries briefly, then fails loudly for the
+    process supervisor to restart us.
+    """
+    app = create_app(
+        mongo_uri=settings.mongo_uri,
+        db_name=settings.db_name,
+        test_config=settings.app_config(),
+    )
+    if settings.seed_on_start:
+        for attempt in range(1, seed_attempts + 1):
+            try:
+                log.info("catalog seeded: %s", get_store(app).seed(load_catalog()))
+                break
+            except ConnectionFailure:
+                if attempt == seed_attempts:
+                    raise
+                log.warning("MongoDB not reachable, seeding retry %d", attempt)
+                time.sleep(min(2 * attempt, 10))
     return app
 
 

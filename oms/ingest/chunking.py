@@ -31,12 +31,18 @@ _NONE = -1  # "no previous byte": the start of the data, i.e. the start of a rec
 
 _TERMINATOR = re.compile(rb"\r\n|\r|\n")
 _BLANK_LINES = re.compile(rb"[\r\n]*")
-# One complete record as the csv module reads it, plus the blank lines after it. A quoted
-# field may carry text after its closing quote ("ab"c reads as abc); in an unquoted field
-# a quote is an ordinary character. Possessive quantifiers keep the match linear.
-_FIELD = rb'(?:"[^"]*+(?:""[^"]*+)*+"[^,\r\n]*+|[^",\r\n][^,\r\n]*+)?'
+# One complete record as the csv module reads it, plus the blank lines after it. Runs of
+# ordinary characters and commas go in one step; a quote opens a quoted field only at the
+# start of a field (after a comma or a line break, or at the very start of the block, the
+# only places _consume_records starts from); anywhere else it is an ordinary character.
+# Possessive quantifiers keep matching linear; a quoted field left open at the end of the
+# block makes the match fail, and that incomplete record is left to the state machine.
 _RECORD = re.compile(
-    rb"(?![\r\n])" + _FIELD + rb"(?:," + _FIELD + rb")*+(?:\r\n|\n|\r)[\r\n]*+"
+    rb"(?![\r\n])"
+    rb"(?:[^\"\r\n]++"
+    rb'|(?:(?<=[,\r\n])|\A)"[^"]*+(?:""[^"]*+)*+"'
+    rb'|(?<![,\r\n])(?!\A)")*+'
+    rb"(?:\r\n|\n|\r)[\r\n]*+"
 )
 
 # Scanner modes.
@@ -122,8 +128,11 @@ class _Splitter:
         self.done = []
         self.lead_lf = self.last_byte == _CR and block[0] == _LF
         i = 1 if self.lead_lf and self.mode == _OUT else 0
+        lf = block.count(b"\n")
+        cr = block.count(b"\r")
+        crlf = block.count(b"\r\n") if cr else 0
         quotes = block.count(b'"')
-        if quotes and quotes * 2 > block.count(b"\n"):
+        if quotes * 2 > lf:
             # Quote-heavy: finish the record in progress, let the record regex consume
             # every complete record, then scan the incomplete one left at the end.
             if self.mode != _OUT or self.has_content:
@@ -132,8 +141,8 @@ class _Splitter:
                 i = self._consume_records(block, i)
             self._scan(block, i, simple=False)
         else:
-            self._scan(block, i, simple=self._is_simple(block, i))
-        self.block_line += count_line_breaks(block) - self.lead_lf
+            self._scan(block, i, simple=self._is_simple(block, i, cr, crlf))
+        self.block_line += lf + cr - crlf - self.lead_lf
         self.block_start += n
         self.last_byte = block[-1]
         return self.done
@@ -224,7 +233,7 @@ class _Splitter:
             return []
         return [ChunkSpan(self.index, self.chunk_start, self.block_start, self.chunk_line, rows)]
 
-    def _is_simple(self, block: bytes, i: int) -> bool:
+    def _is_simple(self, block: bytes, i: int, cr: int, crlf: int) -> bool:
         """True if every line break in ``block`` ends a non-blank line and is "\\n" or "\\r\\n".
 
         Then a stretch of the block outside quotes holds exactly as many records as
@@ -235,10 +244,7 @@ class _Splitter:
                 return False
         if block[-1] == _CR or b"\n\n" in block:
             return False
-        cr = block.count(b"\r")
-        if not cr:
-            return True
-        return cr == block.count(b"\r\n") and b"\n\r" not in block and b"\r\r" not in block
+        return not cr or (cr == crlf and b"\n\r" not in block and b"\r\r" not in block)
 
     def _count_simple(self, block: bytes, a: int, b: int) -> None:
         """Consume a quote-free stretch outside quotes of a simple block."""

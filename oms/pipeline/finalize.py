@@ -37,9 +37,9 @@ def finalize_upload(upload_id: str) -> dict:
               "timings.finished_at": repo.now(),
               "failed_chunks": [c["index"] for c in failed]}
     if failed:
-        errors = "; ".join(f"chunk {c['index']}: {c.get('error') or c['status']}"
-                           for c in failed[:10])
-        fields["error"] = f"{len(failed)} of {len(chunk_docs)} chunks failed ({errors})"
+        first = failed[0]
+        fields["error"] = (f"{len(failed)} of {len(chunk_docs)} chunks failed; chunk "
+                           f"{first['index']}: {(first.get('error') or 'not processed')[:300]}")
         repo.transition(upload_id, UploadStatus.FAILED, **fields)
     else:
         fields["error"] = None

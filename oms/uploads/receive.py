@@ -61,7 +61,9 @@ def receive_upload(stream: BinaryIO, content_type: str, max_bytes: int,
     boundary = options.get("boundary")
     if not boundary:
         raise UploadRefused(400, "bad_request", "multipart body without a boundary")
-    decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=64 * 1024)
+    # The limit bounds the decoder's buffer (one read plus a partial event), not the file.
+    decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=4 * READ_BYTES,
+                               max_parts=16)
     receiver: _FileReceiver | None = None
     in_file = False
     done = False

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError
 
 from oms.errors import NotFound
 from oms.stores import mongo
@@ -81,27 +82,34 @@ def transition(upload_id: str, target: UploadStatus, **fields: Any) -> dict | No
 
 
 def save_chunks(upload_id: str, spans: Iterable[Any]) -> int:
-    """Record the chunks of an upload (idempotent: a re-run of the split rewrites the same
-    documents, keeping the status of chunks already processed)."""
-    batch: list[UpdateOne] = []
+    """Record the chunks of an upload. Idempotent: chunk boundaries are a pure function of
+    the file, so a re-run of the split inserts the same documents and the unique
+    (upload_id, index) index turns the repeats into ignored duplicates, leaving the status
+    of chunks already processed untouched. (Plain inserts, not upserting bulk updates:
+    FerretDB 1.24's bulk update replies lack ``nModified``, which pymongo needs.)"""
+    batch: list[dict] = []
     total = 0
     for span in spans:
         total += 1
-        batch.append(UpdateOne(
-            {"upload_id": upload_id, "index": span.index},
-            {"$set": {"start": span.start, "end": span.end, "first_line": span.first_line,
-                      "rows": span.rows},
-             "$setOnInsert": {"status": str(ChunkStatus.PENDING), "attempts": 0,
-                              "counts": dict(EMPTY_COUNTS), "error": None,
-                              "created_at": now()}},
-            upsert=True,
-        ))
+        batch.append({"upload_id": upload_id, "index": span.index, "start": span.start,
+                      "end": span.end, "first_line": span.first_line, "rows": span.rows,
+                      "status": str(ChunkStatus.PENDING), "attempts": 0,
+                      "counts": dict(EMPTY_COUNTS), "error": None, "created_at": now()})
         if len(batch) >= 500:
-            chunks().bulk_write(batch, ordered=False)
+            _insert_new(batch)
             batch = []
-    if batch:
-        chunks().bulk_write(batch, ordered=False)
+    _insert_new(batch)
     return total
+
+
+def _insert_new(documents: list[dict]) -> None:
+    if not documents:
+        return
+    try:
+        chunks().insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+            raise
 
 
 def get_chunk(upload_id: str, index: int) -> dict:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pymongo import MongoClient
 
-from ims.app import create_app, get_store
+from ims.__main__ import main as cli
+from ims.app import build_app, create_app, get_store
+from ims.catalog import load_catalog
 from ims.config import DEFAULT_MONGO_URI, ImsSettings
-from tests.ims.support import snapshot
+from tests.ims.support import MONGO_URI, snapshot
 
 
 @pytest.fixture
@@ -124,6 +128,30 @@ def test_settings_reject_a_bad_flag():
         ImsSettings.from_env({"IMS_STOCK_LOCKS": "maybe"})
 
 
-def test_stock_locks_are_on_for_ferretdb(store):
-    # The local stack is FerretDB, whose updates are not isolated: leases must be on.
-    assert store.stock_locks is True
+def test_stock_locks_follow_the_server(store, db):
+    # FerretDB (the local stack) does not isolate updates: leases must be on there.
+    is_ferretdb = "ferretdbVersion" in db.client.admin.command("buildInfo")
+
+    assert store.stock_locks is is_ferretdb
+
+
+def test_wsgi_app_seeds_the_shipped_catalog(db):
+    app = build_app(ImsSettings(mongo_uri=MONGO_URI, db_name=db.name))
+
+    hubs = app.test_client().get("/v1/hubs").json["hubs"]
+
+    assert len(hubs) == len(load_catalog()["hubs"])
+    assert db["stock"].count_documents({}) == len(load_catalog()["stock"])
+
+
+def test_cli_seed_and_recover(db, monkeypatch, capsys):
+    monkeypatch.setenv("IMS_MONGO_URI", MONGO_URI)
+    monkeypatch.setenv("IMS_DB", db.name)
+
+    assert cli(["seed"]) == 0
+    seeded = json.loads(capsys.readouterr().out)
+    assert cli(["recover", "--older-than", "0"]) == 0
+    recovered = json.loads(capsys.readouterr().out)
+
+    assert seeded["stock_inserted"] == len(load_catalog()["stock"])
+    assert recovered == {"settled": 0, "busy": 0, "markers_cleared": 0}

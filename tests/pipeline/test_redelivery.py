@@ -92,3 +92,21 @@ def test_unconfirmed_events_stay_pending_and_the_sweeper_publishes_them(
         o["order_id"] for o in orders.find({"upload_id": upload_id}))
     assert {m["value"]["event_id"] for m in published} == {
         events.event_id(m["key"], "order.created") for m in published}
+
+
+def test_a_split_run_again_keeps_the_chunks_and_their_progress(ims_service, settings):
+    rows = [valid_row(n, prefix="RESPLIT") for n in range(5)]
+    upload_id = _stored_upload("resplit.csv", rows, chunk_rows=2)
+    chunk.process_chunk(upload_id, 0)
+    before = repo.list_chunks(upload_id)
+    # As if the worker died after recording the chunks, before starting their tasks.
+    repo.uploads().update_one({"_id": upload_id}, {"$set": {"status": "splitting"}})
+
+    again = split.split_upload(upload_id)
+
+    after = repo.list_chunks(upload_id)
+    assert again.chunk_indexes == (0, 1, 2)
+    assert [(c["index"], c["start"], c["end"], c["rows"]) for c in after] == [
+        (c["index"], c["start"], c["end"], c["rows"]) for c in before]
+    assert [c["status"] for c in after] == ["done", "pending", "pending"]
+    assert [c["rows"] for c in after] == [2, 2, 1]
