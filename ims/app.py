@@ -1,18 +1,21 @@
 """The reference Inventory Management Service: a small Flask app over ``InventoryStore``.
 
-Contract (all bodies JSON; every error is ``{"code": str, "message": str, ...}``):
+Contract (JSON bodies; every error is ``{"code": str, "message": str, ...}``):
 
-``POST /v1/validate``           ``{"items": [{"sku", "hub_id"}]}`` → 200 ``{"items": [{"sku",
-                                "hub_id", "sku_exists", "hub_exists", "valid"}]}`` in request
-                                order; 400 bad body; 413 above ``IMS_MAX_ITEMS`` items.
-``POST /v1/reservations``       ``{"order_id", "sku", "hub_id", "quantity"}`` → 201 when this
-                                call decided, 200 on a repeat: ``{"order_id", "sku", "hub_id",
-                                "quantity", "state", "reserved", "available"}``; 404
-                                ``unknown_sku``/``unknown_hub``; 409 ``order_id_conflict``
-                                (same id, other request) or ``reservation_in_progress``.
-``GET /v1/reservations/<id>``   the reservation, or 404 ``reservation_not_found``.
-``DELETE /v1/reservations/<id>`` → 200 ``{"order_id", "released", "state"}``.
-``GET /v1/skus``, ``GET /v1/hubs``, ``GET /v1/stock/<sku>/<hub_id>``, ``GET /healthz``.
+- ``POST /v1/validate`` ``{"items": [{"sku", "hub_id"}]}`` → 200 ``{"items": [{"sku",
+  "hub_id", "sku_exists", "hub_exists", "valid"}]}``, one answer per item in request order
+  (duplicates answered in place); 400 ``bad_request``; 413 ``too_many_items`` above
+  ``IMS_MAX_ITEMS`` (10,000).
+- ``POST /v1/reservations`` ``{"order_id", "sku", "hub_id", "quantity"}`` → 201 when this
+  call decided, 200 on a repeat, both ``{"order_id", "sku", "hub_id", "quantity", "state",
+  "reserved", "available"}``; 400 ``bad_request``; 404 ``unknown_sku``/``unknown_hub``;
+  409 ``order_id_conflict`` (same id, different request; permanent); 503
+  ``reservation_in_progress``/``stock_busy`` with ``Retry-After`` (transient).
+- ``GET /v1/reservations/<order_id>`` → the reservation, or 404 ``reservation_not_found``.
+- ``DELETE /v1/reservations/<order_id>`` → 200 ``{"order_id", "released", "state"}``.
+- ``GET /v1/skus``, ``GET /v1/hubs``, ``GET /v1/stock/<sku>/<hub_id>``.
+- ``GET /healthz`` → 200 ``{"status": "ok"}``, 503 when MongoDB does not answer.
+- MongoDB unreachable on any route: 503 ``store_unavailable`` with ``Retry-After``.
 """
 
 from __future__ import annotations

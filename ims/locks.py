@@ -65,6 +65,7 @@ class Locks:
         token = uuid.uuid4().hex
         deadline = time.monotonic() + wait
         delay = 0.002
+        quick_retries = 3  # the lock went away under us: try again without sleeping
         while True:
             now = utcnow()
             try:
@@ -77,6 +78,9 @@ class Locks:
                 if held is not None and as_utc(held["expires_at"]) < now:
                     # The holder crashed (or stalled past its lease): take the lock over.
                     self.collection.delete_one({"_id": key, "owner": held["owner"]})
+                    held = None
+                if held is None and quick_retries:
+                    quick_retries -= 1
                     continue
             if time.monotonic() >= deadline:
                 raise LockTimeout(key)

@@ -40,7 +40,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from ims.errors import Conflict, NotFound
+from ims.errors import Busy, Conflict, NotFound
 from ims.locks import LockLost, LockTimeout, utcnow
 
 if TYPE_CHECKING:
@@ -73,14 +73,15 @@ class Reservations:
         """Reserve once per order_id. Returns (reservation, decided_by_this_call)."""
         request = {"sku": sku, "hub_id": hub_id, "quantity": quantity}
         doc = self.docs.find_one({"order_id": order_id})
-        if doc is not None and doc["state"] not in TRANSITIONAL:
+        if doc is None:
+            self._check_catalog(sku, hub_id)  # before any write, lease included
+        elif doc["state"] not in TRANSITIONAL:
             _check_same_request(doc, request)
             return _public(doc), False
         with self._order_lease(order_id) as token:
             doc = self.docs.find_one({"order_id": order_id})
             created = doc is None
             if doc is None:
-                self._check_catalog(sku, hub_id)
                 doc = self.insert_pending(order_id, request)
             else:
                 _check_same_request(doc, request)
@@ -289,8 +290,9 @@ def _order_key(order_id: str) -> str:
     return f"order:{order_id}"
 
 
-def _in_progress(order_id: str) -> Conflict:
-    return Conflict(
+def _in_progress(order_id: str) -> Busy:
+    # Transient, hence a 503 with Retry-After (clients retry 5xx), unlike the 409 below.
+    return Busy(
         f"reservation {order_id!r} is being processed by another request, retry",
         code="reservation_in_progress",
         retry_after=1,

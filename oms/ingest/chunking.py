@@ -10,10 +10,18 @@ each chunk can later be parsed on its own with ``csv.reader``:
 * a record ends at ``\\n``, ``\\r\\n`` or a lone ``\\r`` outside quotes;
 * a blank line is not a record, but it still counts as a physical line.
 
-Speed comes from letting ``bytes.find``/``bytes.count`` (C loops) do the scanning: a
-quote-free stretch is consumed with one ``count`` of its newlines, and Python code runs
-once per quote or per chunk boundary, not once per byte. Blocks with blank lines or lone
-carriage returns outside the simple case are walked line by line with a regex instead.
+Speed comes from letting C loops do the scanning, never a Python loop per byte:
+
+* quote-light blocks: a quote-free stretch is consumed with one ``bytes.count`` of its
+  newlines; Python runs once per quote and once per chunk boundary;
+* quote-heavy blocks (more than one quote per two newlines): a record regex, run with
+  ``scanner().match`` inside ``list()``, consumes every complete record of the block;
+  the state machine only finishes the record cut by the previous block boundary and
+  starts the one cut by the next;
+* quote-light blocks with blank lines or lone carriage returns are walked line by line
+  with a regex instead of counted.
+
+Both block strategies give identical results; the choice is only about speed.
 """
 
 from __future__ import annotations
@@ -126,6 +134,8 @@ class _Splitter:
         """Scan one block; return the chunks whose end is now known."""
         n = len(block)
         self.done = []
+        if not n:
+            return self.done
         self.lead_lf = self.last_byte == _CR and block[0] == _LF
         i = 1 if self.lead_lf and self.mode == _OUT else 0
         lf = block.count(b"\n")
@@ -147,7 +157,9 @@ class _Splitter:
         self.last_byte = block[-1]
         return self.done
 
-    def _scan(self, block: bytes, i: int, simple: bool, stop_after_record: bool = False) -> int:
+    def _scan(
+        self, block: bytes, i: int, simple: bool, stop_after_record: bool = False
+    ) -> int:
         """Run the state machine over ``block[i:]``; return where it stopped.
 
         With ``stop_after_record`` it stops just after the first line break that ends a
@@ -231,7 +243,11 @@ class _Splitter:
         rows = self.rows + (1 if self.has_content else 0)
         if not rows:
             return []
-        return [ChunkSpan(self.index, self.chunk_start, self.block_start, self.chunk_line, rows)]
+        return [
+            ChunkSpan(
+                self.index, self.chunk_start, self.block_start, self.chunk_line, rows
+            )
+        ]
 
     def _is_simple(self, block: bytes, i: int, cr: int, crlf: int) -> bool:
         """True if every line break in ``block`` ends a non-blank line and is "\\n" or "\\r\\n".
@@ -239,9 +255,9 @@ class _Splitter:
         Then a stretch of the block outside quotes holds exactly as many records as
         newlines, and ``bytes.count`` can stand in for a line-by-line walk.
         """
-        if self.mode == _OUT and not self.has_content and i < len(block):
-            if block[i] == _LF or block[i] == _CR:
-                return False
+        at_blank_line = i < len(block) and (block[i] == _LF or block[i] == _CR)
+        if self.mode == _OUT and not self.has_content and at_blank_line:
+            return False
         if block[-1] == _CR or b"\n\n" in block:
             return False
         return not cr or (cr == crlf and b"\n\r" not in block and b"\r\r" not in block)
@@ -295,7 +311,9 @@ class _Splitter:
         if self.lead_lf and at:
             line -= 1
         end = self.block_start + at
-        self.done.append(ChunkSpan(self.index, self.chunk_start, end, self.chunk_line, self.rows))
+        self.done.append(
+            ChunkSpan(self.index, self.chunk_start, end, self.chunk_line, self.rows)
+        )
         self.index += 1
         self.chunk_start = end
         self.chunk_line = line

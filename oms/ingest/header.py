@@ -87,14 +87,20 @@ class Header:
         """Return the rejection message naming the missing columns ("" if none missing)."""
         if not self.missing:
             return ""
-        shown = [c if c.strip() else "(blank)" for c in self.columns[:_MAX_FOUND_LISTED]]
+        shown = [
+            c if c.strip() else "(blank)" for c in self.columns[:_MAX_FOUND_LISTED]
+        ]
         more = len(self.columns) - len(shown)
         found = ", ".join(shown) + (f", ... and {more} more" if more > 0 else "")
-        message = f"missing required columns: {', '.join(self.missing)} (found: {found})"
+        message = (
+            f"missing required columns: {', '.join(self.missing)} (found: {found})"
+        )
         if len(self.columns) == 1:
             for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
                 if sep in self.columns[0]:
-                    message += f"; the file seems to separate columns with {name}, not commas"
+                    message += (
+                        f"; the file seems to separate columns with {name}, not commas"
+                    )
                     break
         return message
 
@@ -108,11 +114,13 @@ def check_looks_like_csv(head: bytes) -> None:
     for signature, kind in _BINARY_SIGNATURES:
         if head.startswith(signature):
             raise HeaderError(
-                "not_csv", f"the file is {kind}, not a CSV file; export or save it as CSV (UTF-8)"
+                "not_csv",
+                f"the file is {kind}, not a CSV file; export or save it as CSV (UTF-8)",
             )
     if b"\x00" in head:
         raise HeaderError(
-            "not_csv", "the file contains binary data (NUL bytes); it is not a CSV text file"
+            "not_csv",
+            "the file contains binary data (NUL bytes); it is not a CSV text file",
         )
 
 
@@ -130,10 +138,13 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
     if not head[start:].strip():
         if whole_file:
             raise HeaderError("empty_file", "the file is empty")
-        raise HeaderError("no_header", "the file starts with blank lines instead of a header")
+        raise HeaderError(
+            "no_header", "the file starts with blank lines instead of a header"
+        )
     if head[start] in b"\r\n":
         raise HeaderError(
-            "no_header", "the first line is empty; it must be the header with the column names"
+            "no_header",
+            "the first line is empty; it must be the header with the column names",
         )
 
     bounds = _first_record_bounds(head, start, whole_file)
@@ -148,13 +159,16 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
         text = head[start:record_end].decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HeaderError(
-            "not_utf8", f"the header line is not valid UTF-8 text (byte {exc.start + start}); "
-            "save the file as CSV UTF-8"
+            "not_utf8",
+            f"the header line is not valid UTF-8 text (byte {exc.start + start}); "
+            "save the file as CSV UTF-8",
         ) from None
     try:
         columns = tuple(next(csv.reader(io.StringIO(text, newline="")), []))
     except csv.Error as exc:
-        raise HeaderError("bad_header", f"the header line cannot be read as CSV: {exc}") from None
+        raise HeaderError(
+            "bad_header", f"the header line cannot be read as CSV: {exc}"
+        ) from None
     if not any(c.strip() for c in columns):
         raise HeaderError("no_header", "the first line has no column names")
 
@@ -165,9 +179,12 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
     clashes = [n for n in REQUIRED_COLUMNS if len(positions.get(n, ())) > 1]
     if clashes:
         detail = "; ".join(
-            f"{n} (columns {', '.join(str(p + 1) for p in positions[n])})" for n in clashes
+            f"{n} (columns {', '.join(str(p + 1) for p in positions[n])})"
+            for n in clashes
         )
-        raise HeaderError("duplicate_columns", f"required columns appear more than once: {detail}")
+        raise HeaderError(
+            "duplicate_columns", f"required columns appear more than once: {detail}"
+        )
 
     required = set(REQUIRED_COLUMNS)
     return Header(
@@ -182,7 +199,9 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
     )
 
 
-def _first_record_bounds(buf: bytes, start: int, whole_file: bool) -> tuple[int, int] | None:
+def _first_record_bounds(
+    buf: bytes, start: int, whole_file: bool
+) -> tuple[int, int] | None:
     """Return (end of the first record, offset after its terminator), or None if unknown.
 
     Follows the csv module: a quote opens a quoted field only at the start of a field,

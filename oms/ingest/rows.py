@@ -110,7 +110,11 @@ def _read_one_by_one(
 
 
 def _record(
-    line: int, cells: list[str], header: Header, problems: list[str], check_width: bool = True
+    line: int,
+    cells: list[str],
+    header: Header,
+    problems: list[str],
+    check_width: bool = True,
 ) -> RawRecord:
     n = len(cells)
     if check_width and n != len(header.columns):

@@ -15,9 +15,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
 
 from oms.ingest.header import REQUIRED_COLUMNS
 from oms.ingest.rows import RawRecord
@@ -25,8 +32,10 @@ from oms.ingest.rows import RawRecord
 ORDER_ID_MAX_LENGTH = 64
 #: Sanity bound; far above any real order, and keeps every total exact and storable.
 MAX_QUANTITY = 1_000_000_000
-#: Digits allowed before the decimal point of a money amount (up to 999 trillion).
-MAX_MONEY_INTEGER_DIGITS = 15
+#: Digits allowed before the decimal point of a unit price (up to 999 trillion) and of
+#: a total (room for MAX_QUANTITY x the largest price); both fit Decimal128 exactly.
+MAX_PRICE_INTEGER_DIGITS = 15
+MAX_TOTAL_INTEGER_DIGITS = MAX_PRICE_INTEGER_DIGITS + len(str(MAX_QUANTITY)) - 1
 TOTAL_TOLERANCE = Decimal("0.01")
 
 _CENT = Decimal("0.01")
@@ -51,9 +60,14 @@ def _shown(value: str) -> str:
 class _Text(fields.Field):
     """A required cell, stripped of surrounding whitespace, that must not be empty."""
 
-    default_error_messages = {"required": "column is missing", "null": "must not be empty"}
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "required": "column is missing",
+        "null": "must not be empty",
+    }
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> str:
         if not isinstance(value, str):
             raise ValidationError("must be text")
         text = value.strip()
@@ -89,7 +103,9 @@ class _EmailAddress(_Text):
         try:
             self._validator(text)
         except ValidationError:
-            raise ValidationError(f"not a valid email address (got {_shown(text)})") from None
+            raise ValidationError(
+                f"not a valid email address (got {_shown(text)})"
+            ) from None
         if "." not in text.rpartition("@")[2]:
             raise ValidationError(f"not a valid email address (got {_shown(text)})")
         return text
@@ -99,9 +115,13 @@ class _Quantity(_Text):
     def _check(self, text: str) -> int:
         digits = text.lstrip("0")
         if not _WHOLE_NUMBER.fullmatch(text) or not digits:
-            raise ValidationError(f"must be a whole number of 1 or more (got {_shown(text)})")
+            raise ValidationError(
+                f"must be a whole number of 1 or more (got {_shown(text)})"
+            )
         if len(digits) > len(str(MAX_QUANTITY)) or int(digits) > MAX_QUANTITY:
-            raise ValidationError(f"must be at most {MAX_QUANTITY} (got {_shown(text)})")
+            raise ValidationError(
+                f"must be at most {MAX_QUANTITY} (got {_shown(text)})"
+            )
         return int(digits)
 
 
@@ -113,6 +133,10 @@ class _Money(_Text):
     decimal ("12.500") are harmless and accepted.
     """
 
+    def __init__(self, *, max_integer_digits: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_integer_digits = max_integer_digits
+
     def _check(self, text: str) -> Decimal:
         match = _MONEY.fullmatch(text)
         if not match:
@@ -123,10 +147,12 @@ class _Money(_Text):
         sign, integer, fraction = match.groups()
         if sign:
             raise ValidationError(f"must not be negative (got {_shown(text)})")
-        if len(integer.lstrip("0")) > MAX_MONEY_INTEGER_DIGITS:
+        if len(integer.lstrip("0")) > self.max_integer_digits:
             raise ValidationError(f"is too large (got {_shown(text)})")
         if fraction and fraction[2:].strip("0"):
-            raise ValidationError(f"must have at most 2 decimal places (got {_shown(text)})")
+            raise ValidationError(
+                f"must have at most 2 decimal places (got {_shown(text)})"
+            )
         cents = (fraction or "")[:2].ljust(2, "0")
         return Decimal(f"{integer}.{cents}").quantize(_CENT)
 
@@ -153,7 +179,9 @@ class _OrderDate(_Text):
                 return moment.replace(tzinfo=UTC)
             return moment.astimezone(UTC)
         except (ValueError, OverflowError):
-            raise ValidationError(f"is not a real calendar date or time (got {_shown(text)})")
+            raise ValidationError(
+                f"is not a real calendar date or time (got {_shown(text)})"
+            )
 
 
 class OrderRowSchema(Schema):
@@ -169,8 +197,8 @@ class OrderRowSchema(Schema):
     sku = _Text(required=True)
     hub_id = _Text(required=True)
     quantity = _Quantity(required=True)
-    unit_price = _Money(required=True)
-    total_amount = _Money(required=True)
+    unit_price = _Money(required=True, max_integer_digits=MAX_PRICE_INTEGER_DIGITS)
+    total_amount = _Money(required=True, max_integer_digits=MAX_TOTAL_INTEGER_DIGITS)
     order_date = _OrderDate(required=True)
     shipping_address = _Text(required=True)
 
@@ -178,7 +206,11 @@ class OrderRowSchema(Schema):
     def _total_matches(self, data: dict[str, Any], **kwargs: Any) -> None:
         """total_amount = quantity x unit_price (within 0.01), if all three are valid."""
         try:
-            quantity, price, total = data["quantity"], data["unit_price"], data["total_amount"]
+            quantity, price, total = (
+                data["quantity"],
+                data["unit_price"],
+                data["total_amount"],
+            )
         except KeyError:
             return
         with decimal.localcontext(prec=60):
@@ -223,7 +255,9 @@ class InvalidRow:
 _SCHEMA = OrderRowSchema()
 
 
-def validate_records(records: Iterable[RawRecord]) -> tuple[list[OrderRow], list[InvalidRow]]:
+def validate_records(
+    records: Iterable[RawRecord],
+) -> tuple[list[OrderRow], list[InvalidRow]]:
     """Check every record; return (valid rows, invalid rows), each in file order.
 
     A record's own problems (shape, encoding) come first, then the failing fields in

@@ -23,9 +23,9 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def order_created(order: dict) -> Message:
-    """The ``order.created`` message of a stored order document."""
-    payload = {
+def order_created(order: dict) -> dict:
+    """The ``order.created`` payload of a stored order document."""
+    return {
         "event_id": event_id(order["order_id"], ORDER_CREATED),
         "event_type": ORDER_CREATED,
         "schema_version": SCHEMA_VERSION,
@@ -38,4 +38,8 @@ def order_created(order: dict) -> Message:
         "quantity": order["item"]["quantity"],
         "total_amount": str(from_cents(order["item"]["total_amount_cents"])),
     }
-    return Message(get_settings().topic(ORDER_CREATED), order["order_id"], payload)
+
+
+def message(payload: dict) -> Message:
+    """The Kafka message of a payload: topic by event type, key = order_id."""
+    return Message(get_settings().topic(payload["event_type"]), payload["order_id"], payload)

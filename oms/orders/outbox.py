@@ -1,35 +1,41 @@
-"""Publishing order events that Kafka has not confirmed yet (the transactional outbox)."""
+"""Order events that Kafka has not confirmed yet (the outbox), kept on the chunk document.
+
+A chunk publishes ``order.created`` for its stored orders and waits for Kafka's
+confirmations *before* it is marked done. Events not confirmed are written to the chunk's
+``unconfirmed_events`` (the payloads themselves, so republishing reads no order); the
+periodic sweeper republishes them. A crash before the chunk records anything leaves the
+chunk not done, so SQS redelivers it and the re-run publishes again: event ids are stable,
+consumers drop the repeats.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
 
-from oms.orders import events, store
+from oms.orders import events
 from oms.stores import kafka
+from oms.uploads import repository as repo
 
 log = logging.getLogger(__name__)
 
 
-def publish_created(orders: list[dict]) -> set[str]:
-    """Publish order.created for ``orders``; mark the confirmed ones; return their ids."""
-    if not orders:
-        return set()
-    delivered = kafka.publish(events.order_created(order) for order in orders)
-    store.mark_published(delivered, datetime.now(timezone.utc))
-    return delivered
+def publish(payloads: list[dict]) -> list[dict]:
+    """Publish ``order.created`` payloads; return the ones Kafka did not confirm."""
+    if not payloads:
+        return []
+    delivered = kafka.publish(events.message(payload) for payload in payloads)
+    return [p for p in payloads if p["order_id"] not in delivered]
 
 
-def republish_pending(older_than: timedelta = timedelta(minutes=2), limit: int = 5000) -> dict:
-    """Republish events of orders stored a while ago whose delivery was never confirmed
-    (a chunk crashed between insert and publish, or Kafka was down). Orders younger than
-    ``older_than`` are left to the chunk task still working on them."""
-    cutoff = datetime.now(timezone.utc) - older_than
-    pending = list(store.orders().find(
-        {"outbox_pending": True, "created_at": {"$lt": cutoff}}, {"_id": 0}
-    ).limit(limit))
-    delivered = publish_created(pending)
+def republish_pending(limit_chunks: int = 50) -> dict:
+    """Publish every chunk's unconfirmed events again; keep what still fails."""
+    pending = published = 0
+    for chunk in repo.chunks_with_unconfirmed_events(limit_chunks):
+        payloads = chunk["unconfirmed_events"]
+        still = publish(payloads)
+        repo.set_unconfirmed_events(chunk["_id"], still)
+        pending += len(payloads)
+        published += len(payloads) - len(still)
     if pending:
-        log.info("outbox: republished %d of %d pending order events",
-                 len(delivered), len(pending))
-    return {"pending": len(pending), "published": len(delivered)}
+        log.info("outbox: republished %d of %d unconfirmed order events", published, pending)
+    return {"pending": pending, "published": published}

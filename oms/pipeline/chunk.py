@@ -12,7 +12,7 @@ from oms.ingest.header import Header
 from oms.ingest.invalid_file import invalid_rows_csv
 from oms.ingest.rows import read_records
 from oms.ingest.schema import InvalidRow, OrderRow, reject, validate_records
-from oms.orders import outbox, store
+from oms.orders import events, outbox, store
 from oms.pipeline import keys
 from oms.pipeline.split import read_upload_header
 from oms.stores import ims, s3
@@ -21,19 +21,26 @@ from oms.uploads.status import ChunkStatus
 
 log = logging.getLogger(__name__)
 
+# The in-file case within one chunk is caught by the schema with the first line; across
+# chunks or uploads the store's unique index catches it (without saying where: finding
+# the holder would cost a collection scan on FerretDB, see oms/orders/store.py).
+DUPLICATE_IN_STORE = ("order_id: duplicate order_id, already used by another order "
+                      "(an earlier row of this file or an earlier upload)")
+
 
 def process_chunk(upload_id: str, index: int) -> dict:
     """Run chunk ``index`` of ``upload_id``; returns its counts.
 
-    Raises oms.errors.Unavailable when S3, IMS or MongoDB cannot be reached: the task
-    retries. A chunk already done returns its recorded counts without doing anything.
+    Raises oms.errors.Unavailable when S3, IMS or Kafka cannot be reached (and pymongo's
+    errors for MongoDB): the task retries. A chunk already done returns its recorded
+    counts without doing anything.
     """
     chunk = repo.get_chunk(upload_id, index)
     if chunk["status"] == ChunkStatus.DONE:
         repo.add_chunk_counts(upload_id, index, chunk["counts"], chunk.get("by_hub", {}))
         return chunk["counts"]
     began = time.monotonic()
-    repo.start_chunk_attempt(upload_id, index)
+    attempt = repo.start_chunk_attempt(upload_id, index)
     upload = repo.get_upload(upload_id)
     header = read_upload_header(upload["s3_key"])
     data = s3.get_range(upload["s3_key"], chunk["start"], chunk["end"])
@@ -43,18 +50,15 @@ def process_chunk(upload_id: str, index: int) -> dict:
     invalid.extend(unknown)
 
     created_at = datetime.now(timezone.utc)
-    outcome = store.insert_orders([store.order_document(r, upload_id, created_at)
-                                   for r in valid])
-    by_line = {r.line: r for r in valid}
-    duplicates = [
-        reject(by_line[ours["row_number"]], _duplicate_message(upload_id, holder))
-        for ours, holder in outcome.duplicates
-    ]
-    invalid.extend(duplicates)
+    outcome = store.insert_orders(
+        [store.order_document(row, upload_id, created_at) for row in valid],
+        rerun=attempt > 1,
+    )
+    by_line = {row.line: row for row in valid}
+    invalid.extend(reject(by_line[doc["row_number"]], DUPLICATE_IN_STORE)
+                   for doc in outcome.duplicates)
 
-    # Publish what is not yet confirmed, including a previous attempt's leftovers.
-    pending = store.pending_events(upload_id, [doc["row_number"] for doc in outcome.stored])
-    outbox.publish_created(pending)
+    unconfirmed = outbox.publish([events.order_created(doc) for doc in outcome.stored])
 
     invalid.sort(key=lambda row: row.line)
     part = write_part(upload_id, index, header, invalid)
@@ -65,7 +69,8 @@ def process_chunk(upload_id: str, index: int) -> dict:
         "duplicate": sum(1 for row in invalid if _is_duplicate(row)),
     }
     by_hub = dict(Counter(doc["hub_id"] for doc in outcome.stored))
-    repo.finish_chunk(upload_id, index, counts, by_hub, part, time.monotonic() - began)
+    repo.finish_chunk(upload_id, index, counts, by_hub, part, unconfirmed,
+                      time.monotonic() - began)
     repo.add_chunk_counts(upload_id, index, counts, by_hub)
     log.info("chunk done", extra={"upload_id": upload_id, "chunk": index, **counts})
     return counts
@@ -90,14 +95,6 @@ def check_inventory(rows: list[OrderRow]) -> tuple[list[OrderRow], list[InvalidR
             errors.append(f"hub_id: unknown hub {row.hub_id!r}")
         unknown.append(reject(row, *errors))
     return known, unknown
-
-
-def _duplicate_message(upload_id: str, holder: dict) -> str:
-    if holder["upload_id"] == upload_id:
-        return (f"order_id: duplicate order_id in file "
-                f"(already stored from line {holder['row_number']})")
-    return (f"order_id: duplicate order_id, already stored from upload "
-            f"{holder['upload_id']} (line {holder['row_number']})")
 
 
 def _is_duplicate(row: InvalidRow) -> bool:

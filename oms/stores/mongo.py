@@ -28,12 +28,11 @@ def ensure_indexes() -> None:
     database = db()
     orders = database["orders"]
     orders.create_index("order_id", unique=True, name="order_id_unique")
-    orders.create_index([("upload_id", 1), ("row_number", 1)], name="upload_row")
     orders.create_index([("status", 1), ("created_at", -1)], name="status_created")
     orders.create_index([("hub_id", 1), ("created_at", -1)], name="hub_created")
-    orders.create_index("outbox_pending", name="outbox_pending")
-    database["chunks"].create_index([("upload_id", 1), ("index", 1)], unique=True,
-                                    name="upload_chunk")
+    orders.create_index([("upload_id", 1), ("created_at", -1)], name="upload_created")
+    database["chunks"].create_index([("upload_id", 1), ("index", 1)], name="upload_chunk")
+    database["chunks"].create_index("events_pending", name="events_pending")
     database["uploads"].create_index([("status", 1), ("created_at", -1)],
                                      name="status_created")
     database["uploads"].create_index([("created_at", -1)], name="created")

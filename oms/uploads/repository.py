@@ -91,7 +91,8 @@ def save_chunks(upload_id: str, spans: Iterable[Any]) -> int:
     total = 0
     for span in spans:
         total += 1
-        batch.append({"upload_id": upload_id, "index": span.index, "start": span.start,
+        batch.append({"_id": chunk_key(upload_id, span.index), "upload_id": upload_id,
+                      "index": span.index, "start": span.start,
                       "end": span.end, "first_line": span.first_line, "rows": span.rows,
                       "status": str(ChunkStatus.PENDING), "attempts": 0,
                       "counts": dict(EMPTY_COUNTS), "error": None, "created_at": now()})
@@ -112,8 +113,12 @@ def _insert_new(documents: list[dict]) -> None:
             raise
 
 
+def chunk_key(upload_id: str, index: int) -> str:
+    return f"{upload_id}:{index}"
+
+
 def get_chunk(upload_id: str, index: int) -> dict:
-    doc = chunks().find_one({"upload_id": upload_id, "index": index})
+    doc = chunks().find_one({"_id": chunk_key(upload_id, index)})
     if doc is None:
         raise NotFound(f"chunk {index} of upload {upload_id} does not exist")
     return doc
@@ -126,26 +131,42 @@ def list_chunks(upload_id: str, status: ChunkStatus | None = None) -> list[dict]
     return list(chunks().find(query).sort("index", 1))
 
 
-def start_chunk_attempt(upload_id: str, index: int) -> None:
-    chunks().update_one({"upload_id": upload_id, "index": index},
-                        {"$inc": {"attempts": 1}, "$set": {"started_at": now()}})
+def start_chunk_attempt(upload_id: str, index: int) -> int:
+    """Count an attempt at the chunk; returns the attempt's number (1 = first ever)."""
+    doc = chunks().find_one_and_update(
+        {"_id": chunk_key(upload_id, index)},
+        {"$inc": {"attempts": 1}, "$set": {"started_at": now()}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return doc["attempts"]
 
 
 def finish_chunk(upload_id: str, index: int, counts: dict, by_hub: dict[str, int],
-                 part_key: str | None, seconds: float) -> bool:
-    """Mark the chunk done with its counts; False if it was already done (a re-run)."""
+                 part_key: str | None, unconfirmed_events: list[dict], seconds: float) -> bool:
+    """Mark the chunk done with its counts and the events Kafka did not confirm;
+    False if it was already done (a re-run)."""
     result = chunks().update_one(
-        {"upload_id": upload_id, "index": index, "status": {"$ne": str(ChunkStatus.DONE)}},
+        {"_id": chunk_key(upload_id, index), "status": {"$ne": str(ChunkStatus.DONE)}},
         {"$set": {"status": str(ChunkStatus.DONE), "counts": counts, "by_hub": by_hub,
-                  "part_key": part_key, "error": None, "seconds": seconds,
-                  "finished_at": now()}},
+                  "part_key": part_key, "error": None, "seconds": round(seconds, 3),
+                  "unconfirmed_events": unconfirmed_events,
+                  "events_pending": bool(unconfirmed_events), "finished_at": now()}},
     )
     return result.modified_count == 1
 
 
+def chunks_with_unconfirmed_events(limit: int) -> list[dict]:
+    return list(chunks().find({"events_pending": True}).limit(limit))
+
+
+def set_unconfirmed_events(chunk_id: str, payloads: list[dict]) -> None:
+    chunks().update_one({"_id": chunk_id}, {"$set": {"unconfirmed_events": payloads,
+                                                     "events_pending": bool(payloads)}})
+
+
 def fail_chunk(upload_id: str, index: int, error: str) -> None:
     chunks().update_one(
-        {"upload_id": upload_id, "index": index, "status": {"$ne": str(ChunkStatus.DONE)}},
+        {"_id": chunk_key(upload_id, index), "status": {"$ne": str(ChunkStatus.DONE)}},
         {"$set": {"status": str(ChunkStatus.FAILED), "error": error, "finished_at": now()}},
     )
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from ims.app import create_app, get_store
-from ims.errors import Conflict
+from ims.errors import Busy
 from ims.locks import utcnow
 from ims.reservations import PENDING, RELEASING
 from tests.ims.support import HUB_1, SKU_A, TEST_CATALOG, markers, snapshot, stock_of
@@ -197,7 +197,7 @@ def test_recover_settles_stuck_reservations(monkeypatch, store, db):
     assert markers(db, SKU_A, HUB_1) == ([], [])
 
 
-def test_live_lease_makes_a_repeat_wait_then_409_without_writing(db):
+def test_live_lease_makes_a_repeat_wait_then_503_without_writing(db):
     app = create_app(db=db, test_config={"IMS_LOCK_WAIT": 0.2})
     store = get_store(app)
     store.seed(TEST_CATALOG)
@@ -211,7 +211,7 @@ def test_live_lease_makes_a_repeat_wait_then_409_without_writing(db):
     body = {"order_id": "ORD-1", "sku": SKU_A, "hub_id": HUB_1, "quantity": 2}
     busy = app.test_client().post("/v1/reservations", json=body)
 
-    assert busy.status_code == 409
+    assert busy.status_code == 503
     assert busy.json["code"] == "reservation_in_progress"
     assert busy.headers["Retry-After"] == "1"
     assert snapshot(db) == before
@@ -229,7 +229,7 @@ def test_live_lease_makes_a_repeat_wait_then_409_without_writing(db):
     assert done.json["reserved"] is True
     assert stock_of(db, SKU_A, HUB_1) == (3, 2)
     # The crashed holder, had it woken up, may no longer write.
-    with pytest.raises(Conflict, match="being processed"):
+    with pytest.raises(Busy, match="being processed"):
         store.reservations.apply_reservation(
             db["reservations"].find_one({"order_id": "ORD-1"}) | {"state": PENDING},
             token,

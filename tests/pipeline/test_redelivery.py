@@ -76,20 +76,21 @@ def test_unconfirmed_events_stay_pending_and_the_sweeper_publishes_them(
     monkeypatch.setattr(kafka, "publish", lambda messages: set())
     chunk.process_chunk(upload_id, 0)
     monkeypatch.undo()
-    orders = mongo.db()["orders"]
-    assert orders.count_documents({"upload_id": upload_id, "outbox_pending": True}) == 4
+    pending = repo.get_chunk(upload_id, 0)
+    assert pending["status"] == "done"
+    assert pending["events_pending"] is True
+    assert len(pending["unconfirmed_events"]) == 4
 
-    from datetime import timedelta
-
-    swept = outbox.republish_pending(older_than=timedelta(0))
+    swept = outbox.republish_pending()
 
     assert swept["published"] >= 4
-    assert orders.count_documents({"upload_id": upload_id, "outbox_pending": True}) == 0
+    after = repo.get_chunk(upload_id, 0)
+    assert after["events_pending"] is False and after["unconfirmed_events"] == []
     published = [m for m in read_topic(settings.kafka_bootstrap,
                                        settings.topic("order.created"), expect=4)
                  if m["value"]["upload_id"] == upload_id]
-    assert sorted(m["key"] for m in published) == sorted(
-        o["order_id"] for o in orders.find({"upload_id": upload_id}))
+    stored = mongo.db()["orders"].find({"upload_id": upload_id})
+    assert sorted(m["key"] for m in published) == sorted(o["order_id"] for o in stored)
     assert {m["value"]["event_id"] for m in published} == {
         events.event_id(m["key"], "order.created") for m in published}
 
