@@ -233,7 +233,7 @@ class OrderFactory:
             row["total_amount"] = f"{(quantity + Decimal('0.5')) * price:.2f}"
         elif rule == "unit_price_negative":
             row["unit_price"] = f"-{price:.2f}" if price else "-1.00"
-            row["total_amount"] = f"{quantity * Decimal(row['unit_price']):.2f}"
+            # A negative total would break a second rule; keep the (positive) total.
         elif rule == "unit_price_three_decimals":
             row["unit_price"] = (
                 f"{price:.2f}5"  # total stays within 0.01 of qty × price

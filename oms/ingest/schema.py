@@ -89,7 +89,7 @@ class _OrderId(_Text):
         if not _ORDER_ID.fullmatch(text):
             problems.append(
                 "may contain only letters A-Z, digits, '-' and '_' "
-                f"(no spaces or other signs; got {_shown(text)})"
+                f"(no spaces or other signs, got {_shown(text)})"
             )
         if problems:
             raise ValidationError(problems)

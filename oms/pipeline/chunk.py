@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 
-from oms.ingest.header import Header
+from oms.ingest.header import REQUIRED_COLUMNS, Header
 from oms.ingest.invalid_file import invalid_rows_csv
 from oms.ingest.rows import read_records
 from oms.ingest.schema import InvalidRow, OrderRow, reject, validate_records
@@ -46,8 +46,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
     data = s3.get_range(upload["s3_key"], chunk["start"], chunk["end"])
 
     valid, invalid = validate_records(read_records(data, header, chunk["first_line"]))
-    valid, unknown = check_inventory(valid)
-    invalid.extend(unknown)
+    valid, invalid = check_inventory(valid, invalid, header)
 
     created_at = datetime.now(timezone.utc)
     outcome = store.insert_orders(
@@ -76,25 +75,52 @@ def process_chunk(upload_id: str, index: int) -> dict:
     return counts
 
 
-def check_inventory(rows: list[OrderRow]) -> tuple[list[OrderRow], list[InvalidRow]]:
-    """Split rows by whether IMS knows their SKU and hub (one call for the distinct pairs)."""
-    if not rows:
-        return [], []
-    answers = ims.validate_pairs({(r.sku, r.hub_id) for r in rows})
-    known: list[OrderRow] = []
-    unknown: list[InvalidRow] = []
-    for row in rows:
-        check = answers[(row.sku, row.hub_id)]
-        if check.valid:
-            known.append(row)
-            continue
+def check_inventory(valid: list[OrderRow], invalid: list[InvalidRow],
+                    header: Header) -> tuple[list[OrderRow], list[InvalidRow]]:
+    """Ask IMS, once for the chunk's distinct pairs, whether each SKU and hub exists.
+
+    Rows already invalid are asked about too, so a row reports every failing field.
+    Returns the rows still valid and all invalid rows (errors in column order).
+    """
+    def pair_of(row: InvalidRow) -> tuple[str, str]:
+        return tuple(row.cells[header.index[name]].strip()  # type: ignore[return-value]
+                     if header.index[name] < len(row.cells) else ""
+                     for name in ("sku", "hub_id"))
+
+    pairs = {(row.sku, row.hub_id) for row in valid}
+    pairs |= {pair for row in invalid if any(pair := pair_of(row))}
+    answers = ims.validate_pairs(pairs) if pairs else {}
+
+    def unknown(sku: str, hub: str) -> list[str]:
+        check = answers.get((sku, hub))
         errors = []
-        if not check.sku_exists:
-            errors.append(f"sku: unknown SKU {row.sku!r}")
-        if not check.hub_exists:
-            errors.append(f"hub_id: unknown hub {row.hub_id!r}")
-        unknown.append(reject(row, *errors))
-    return known, unknown
+        if check and sku and not check.sku_exists:
+            errors.append(f"sku: unknown SKU {sku!r}")
+        if check and hub and not check.hub_exists:
+            errors.append(f"hub_id: unknown hub {hub!r}")
+        return errors
+
+    still_valid: list[OrderRow] = []
+    all_invalid: list[InvalidRow] = []
+    for row in invalid:
+        row.errors.extend(unknown(*pair_of(row)))
+        row.errors.sort(key=_column_position)
+        all_invalid.append(row)
+    for row in valid:
+        errors = unknown(row.sku, row.hub_id)
+        if errors:
+            all_invalid.append(reject(row, *errors))
+        else:
+            still_valid.append(row)
+    return still_valid, all_invalid
+
+
+def _column_position(error: str) -> int:
+    """Sort key putting a row's errors in the contract's column order, row problems first."""
+    field = error.split(":", 1)[0]
+    if field in REQUIRED_COLUMNS:
+        return 1 + REQUIRED_COLUMNS.index(field)
+    return 0 if field == "row" else len(REQUIRED_COLUMNS) + 1
 
 
 def _is_duplicate(row: InvalidRow) -> bool:
