@@ -29,6 +29,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from ims import faults
 from ims.catalog import load_catalog
 from ims.config import DEFAULT_MONGO_URI, ImsSettings
 from ims.errors import NotFound, register_error_handlers
@@ -72,6 +73,7 @@ def create_app(
         stock_locks=app.config["IMS_STOCK_LOCKS"],
     )
     app.register_blueprint(bp)
+    app.register_blueprint(faults.bp)
     register_error_handlers(app)
     return app
 
@@ -108,6 +110,7 @@ def get_store(app: Flask | None = None) -> InventoryStore:
 @bp.post("/v1/validate")
 def validate_items():
     pairs = load_validate_body(_json_body(), current_app.config["IMS_MAX_ITEMS"])
+    faults.maybe_fail("validate", {sku for sku, _ in pairs})
     return jsonify({"items": get_store().validate_pairs(pairs)})
 
 

@@ -18,6 +18,7 @@ class ImsSettings:
     lock_ttl: float = 10.0
     lock_wait: float = 5.0
     stock_locks: bool | None = None  # None: on when the server is FerretDB
+    faults: bool = False  # PUT /v1/faults/... (for tests of OMS against a failing IMS)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ImsSettings:
@@ -28,6 +29,7 @@ class ImsSettings:
             lock_ttl=float(environ.get("IMS_LOCK_TTL_SECONDS") or 10.0),
             lock_wait=float(environ.get("IMS_LOCK_WAIT_SECONDS") or 5.0),
             stock_locks=_flag(environ.get("IMS_STOCK_LOCKS"), default=None),
+            faults=bool(_flag(environ.get("IMS_FAULTS"), default=False)),
         )
 
     def app_config(self) -> dict[str, object]:
@@ -35,6 +37,7 @@ class ImsSettings:
             "IMS_LOCK_TTL": self.lock_ttl,
             "IMS_LOCK_WAIT": self.lock_wait,
             "IMS_STOCK_LOCKS": self.stock_locks,
+            "IMS_FAULTS": self.faults,
         }
 
 

@@ -37,7 +37,11 @@ TEST_ENV = {
     "OMS_LOG_LEVEL": "INFO",
     "OMS_IMS_URL": f"http://127.0.0.1:{IMS_PORT}",
     "OMS_TASK_MAX_RETRIES": "3",
+    # Every chunk asks IMS, so injected IMS faults hit the chunks they target. The cache
+    # itself is tested in tests/stores/test_ims_client.py.
+    "OMS_IMS_CACHE_TTL": "0",
     "IMS_DB": f"ims_test_{RUN_ID}",
+    "IMS_FAULTS": "on",
 }
 os.environ.update(TEST_ENV)
 

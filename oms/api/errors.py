@@ -6,6 +6,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from oms.errors import NotFound, Unavailable
+from oms.pipeline.retry import NotRetryable
 from oms.uploads.receive import UploadRefused
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -27,6 +28,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):
         return error_response(404, "not_found", str(exc))
+
+    @app.errorhandler(NotRetryable)
+    def not_retryable(exc: NotRetryable):
+        return error_response(409, "conflict", str(exc))
 
     @app.errorhandler(Unavailable)
     def unavailable(exc: Unavailable):

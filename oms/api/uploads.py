@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from oms.api.schemas import UploadAcceptedSchema, UploadArgsSchema, UploadSchema
 from oms.config import get_settings
+from oms.pipeline.retry import plan_retry
 from oms.uploads import repository as repo
 from oms.uploads.receive import receive_upload
 from oms.uploads.status import ChunkStatus, UploadStatus
@@ -76,3 +77,20 @@ def present(upload: dict) -> dict:
 
 def _seconds(start: datetime, end: datetime | None) -> float | None:
     return round((end - start).total_seconds(), 3) if end else None
+
+
+@blp.route("/uploads/<upload_id>/retry")
+class RetryUpload(MethodView):
+    @blp.response(202, UploadSchema)
+    @blp.alt_response(404, description="no such upload")
+    @blp.alt_response(409, description="the upload is not failed")
+    def post(self, upload_id: str):
+        """Re-run only the failed chunks of a failed upload, then finalize it again."""
+        from workers.tasks import ingest_upload, start_chunks
+
+        plan = plan_retry(upload_id)
+        if plan.action == "split":
+            ingest_upload.delay(upload_id)
+        else:
+            start_chunks(upload_id, plan.chunk_indexes)
+        return present(repo.get_upload(upload_id))

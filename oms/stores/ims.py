@@ -62,8 +62,12 @@ class _TTLCache:
 cache = _TTLCache()
 
 
+MAX_ITEMS_PER_CALL = 10_000  # IMS refuses larger validate calls (413)
+
+
 def validate_pairs(pairs: set[Pair]) -> dict[Pair, PairCheck]:
-    """Whether each (sku, hub_id) exists, asking IMS once for the pairs not cached.
+    """Whether each (sku, hub_id) exists, asking IMS once (per 10,000) for the pairs not
+    cached.
 
     Raises Unavailable on a timeout, a connection error or a 5xx: the caller retries the
     whole chunk later and never marks rows invalid because IMS was down.
@@ -71,23 +75,26 @@ def validate_pairs(pairs: set[Pair]) -> dict[Pair, PairCheck]:
     settings = get_settings()
     known = cache.get_many(pairs, settings.ims_cache_ttl_s)
     missing = sorted(pairs - known.keys())
-    if not missing:
-        return known
-    body = {"items": [{"sku": sku, "hub_id": hub} for sku, hub in missing]}
+    for start in range(0, len(missing), MAX_ITEMS_PER_CALL):
+        answers = _ask(missing[start:start + MAX_ITEMS_PER_CALL])
+        cache.put_many(answers)
+        known.update(answers)
+    return known
+
+
+def _ask(pairs: list[Pair]) -> dict[Pair, PairCheck]:
+    settings = get_settings()
+    body = {"items": [{"sku": sku, "hub_id": hub} for sku, hub in pairs]}
     try:
         response = session().post(f"{settings.ims_url}/v1/validate", json=body,
                                   timeout=settings.ims_timeout_s)
     except requests.RequestException as exc:
         raise Unavailable(f"IMS unreachable: {exc}") from exc
-    if response.status_code >= 500 or response.status_code == 429:
-        raise Unavailable(f"IMS answered {response.status_code}: {response.text[:200]}")
     if response.status_code != 200:
-        raise Unavailable(f"IMS rejected the validate call ({response.status_code}): "
+        raise Unavailable(f"IMS answered {response.status_code} to validate: "
                           f"{response.text[:200]}")
-    answers = {
+    return {
         (item["sku"], item["hub_id"]): PairCheck(bool(item["sku_exists"]),
                                                 bool(item["hub_exists"]))
         for item in response.json()["items"]
     }
-    cache.put_many(answers)
-    return {**known, **answers}

@@ -172,12 +172,11 @@ def fail_chunk(upload_id: str, index: int, error: str) -> None:
 
 
 def reset_failed_chunks(upload_id: str) -> list[int]:
-    failed = [c["index"] for c in list_chunks(upload_id, ChunkStatus.FAILED)]
-    if failed:
-        chunks().update_many(
-            {"upload_id": upload_id, "status": str(ChunkStatus.FAILED)},
-            {"$set": {"status": str(ChunkStatus.PENDING), "error": None}},
-        )
+    """Failed chunks back to pending (one update per chunk: few, and keyed by _id)."""
+    failed = [c["index"] for c in list_chunks(upload_id) if c["status"] != ChunkStatus.DONE]
+    for index in failed:
+        chunks().update_one({"_id": chunk_key(upload_id, index)},
+                            {"$set": {"status": str(ChunkStatus.PENDING), "error": None}})
     return failed
 
 

@@ -31,7 +31,7 @@ UPLOAD_TRANSITIONS: dict[UploadStatus, frozenset[UploadStatus]] = {
     U.PROCESSING: frozenset({U.FINALIZING}),
     U.FINALIZING: frozenset({U.FINALIZING, U.COMPLETED, U.FAILED}),
     U.COMPLETED: frozenset(),
-    U.FAILED: frozenset({U.PROCESSING}),  # an operator's retry of the failed chunks
+    U.FAILED: frozenset({U.PROCESSING, U.QUEUED}),  # an operator's retry
     U.REJECTED: frozenset(),
 }
 

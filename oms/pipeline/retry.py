@@ -1,0 +1,42 @@
+"""An operator's retry of a failed upload: only what failed runs again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oms.errors import OMSError
+from oms.uploads import repository as repo
+from oms.uploads.status import UploadStatus
+
+
+class NotRetryable(OMSError):
+    """The upload is not in a state that a retry can change."""
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    action: str  # "split": run ingest_upload again; "chunks": run these chunks + finalize
+    chunk_indexes: tuple[int, ...] = ()
+
+
+def plan_retry(upload_id: str) -> RetryPlan:
+    """Move a failed upload back to work and say what must run.
+
+    Chunks that failed are reset to pending; chunks done keep their orders, counts and
+    invalid rows, and finalize_upload joins everything again, so the end state equals a
+    run that never failed. An upload that failed before it was split is split again.
+    """
+    upload = repo.get_upload(upload_id)
+    if upload["status"] != UploadStatus.FAILED:
+        raise NotRetryable(f"upload {upload_id} is {upload['status']}; only a failed upload "
+                           "can be retried")
+    if not upload.get("chunks_total"):
+        if repo.transition(upload_id, UploadStatus.QUEUED, error=None) is None:
+            raise NotRetryable(f"upload {upload_id} changed status; try again")
+        return RetryPlan("split")
+    if repo.transition(upload_id, UploadStatus.PROCESSING, error=None,
+                       retried_at=repo.now()) is None:
+        raise NotRetryable(f"upload {upload_id} changed status; try again")
+    failed = repo.reset_failed_chunks(upload_id)
+    repo.uploads().update_one({"_id": upload_id}, {"$inc": {"retries": 1}})
+    return RetryPlan("chunks", tuple(failed))
