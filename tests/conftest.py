@@ -27,6 +27,7 @@ def _free_port() -> int:
 
 
 IMS_PORT = _free_port()
+API_PORT = _free_port()
 
 # Set before any oms module reads the settings (they are read once per process).
 TEST_ENV = {
@@ -176,3 +177,32 @@ def api(settings):
     from oms.api.app import create_app
 
     return create_app().test_client()
+
+
+@pytest.fixture(scope="session")
+def api_server(pipeline):
+    """The OMS API served by gunicorn over real HTTP (for the CLI and browser tests),
+    with a worker and IMS behind it. Yields its base URL."""
+    log = ROOT / ".stack" / "logs" / f"test-api-{RUN_ID}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{API_PORT}", "--workers", "2",
+         "--threads", "4", "--timeout", "600", "oms.api.wsgi:app"],
+        cwd=ROOT, env={**os.environ}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    import requests
+
+    url = f"http://127.0.0.1:{API_PORT}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).ok:
+                break
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"OMS API did not start; see {log}")
+        time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, send_from_directory
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 
-from oms.api import errors, health, invalid_files, stats, uploads
+from oms.api import auth, errors, health, invalid_files, orders, stats, uploads
 from oms.config import get_settings
 from oms.stores import mongo, s3
 
@@ -21,16 +22,25 @@ def create_app(test_config: dict | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
+        # Swagger UI's assets come from the swagger-ui-bundle package: no CDN needed.
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         MAX_CONTENT_LENGTH=None,  # the upload stream enforces OMS_MAX_UPLOAD_BYTES itself
         JSON_SORT_KEYS=False,
     )
     app.config.update(test_config or {})
     logging.basicConfig(level=settings.log_level)
     api = Api(app)
-    for blueprint in (uploads.blp, invalid_files.blp, stats.blp, health.blp):
+    for blueprint in (uploads.blp, orders.blp, invalid_files.blp, stats.blp, health.blp):
         api.register_blueprint(blueprint)
+    app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     errors.register(app)
+    auth.register(app, app.config.get("API_KEYS", settings.api_keys))
     if not app.config.get("SKIP_STARTUP_CHECKS"):
         mongo.ensure_indexes()
         s3.ensure_bucket()
     return app
+
+
+def _docs_asset(filename: str):
+    return send_from_directory(swagger_ui_path, filename)

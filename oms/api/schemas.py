@@ -75,3 +75,59 @@ class StatsSchema(Schema):
     orders = fields.Dict()
     uploads = fields.Dict()
     rows = fields.Dict()
+
+
+class PageArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class UploadListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf([str(s) for s in UploadStatus]))
+
+
+class UploadPageSchema(Schema):
+    items = fields.List(fields.Nested(UploadSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class OrderListArgsSchema(PageArgsSchema):
+    status = fields.String()
+    hub_id = fields.String()
+    upload_id = fields.String()
+
+
+class CustomerSchema(Schema):
+    name = fields.String()
+    email = fields.String()
+
+
+class ItemSchema(Schema):
+    sku = fields.String()
+    product_name = fields.String()
+    quantity = fields.Integer()
+    unit_price = fields.String(metadata={"description": "decimal string, e.g. 19.99"})
+    total_amount = fields.String(metadata={"description": "decimal string"})
+
+
+class OrderSchema(Schema):
+    order_id = fields.String()
+    upload_id = fields.String()
+    row_number = fields.Integer()
+    customer = fields.Nested(CustomerSchema)
+    item = fields.Nested(ItemSchema)
+    hub_id = fields.String()
+    order_date = fields.DateTime()
+    shipping_address = fields.String()
+    status = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class OrderPageSchema(Schema):
+    items = fields.List(fields.Nested(OrderSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()

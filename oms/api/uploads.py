@@ -8,7 +8,13 @@ from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from oms.api.schemas import UploadAcceptedSchema, UploadArgsSchema, UploadSchema
+from oms.api.schemas import (
+    UploadAcceptedSchema,
+    UploadArgsSchema,
+    UploadListArgsSchema,
+    UploadPageSchema,
+    UploadSchema,
+)
 from oms.config import get_settings
 from oms.pipeline.retry import plan_retry
 from oms.uploads import repository as repo
@@ -43,6 +49,20 @@ class Upload(MethodView):
         return {"upload_id": received.upload_id, "status": str(UploadStatus.QUEUED),
                 "status_url": status_url, "filename": received.filename,
                 "size": received.size, "sha256": received.sha256}, 202, {"Location": status_url}
+
+
+@blp.route("/uploads")
+class Uploads(MethodView):
+    @blp.arguments(UploadListArgsSchema, location="query")
+    @blp.response(200, UploadPageSchema)
+    def get(self, args: dict):
+        """Uploads, newest first; filter by ``status``; paginated."""
+        query = {"status": args["status"]} if args.get("status") else {}
+        page, size = args["page"], args["page_size"]
+        cursor = (repo.uploads().find(query, {"counted_chunks": 0})
+                  .sort("created_at", -1).skip((page - 1) * size).limit(size))
+        return {"items": [present(u) for u in cursor], "page": page, "page_size": size,
+                "total": repo.uploads().count_documents(query)}
 
 
 @blp.route("/uploads/<upload_id>")

@@ -99,6 +99,7 @@ def test_settings_from_env_defaults():
     assert settings.db_name == "ims"
     assert settings.seed_on_start is True
     assert settings.stock_locks is None
+    assert settings.faults is False
 
 
 def test_settings_from_env():
@@ -110,16 +111,18 @@ def test_settings_from_env():
             "IMS_LOCK_TTL_SECONDS": "30",
             "IMS_LOCK_WAIT_SECONDS": "2.5",
             "IMS_STOCK_LOCKS": "on",
+            "IMS_FAULTS": "on",
         }
     )
 
     assert settings == ImsSettings(
-        "mongodb://db:27017", "ims_x", False, 30.0, 2.5, True
+        "mongodb://db:27017", "ims_x", False, 30.0, 2.5, True, True
     )
     assert settings.app_config() == {
         "IMS_LOCK_TTL": 30.0,
         "IMS_LOCK_WAIT": 2.5,
         "IMS_STOCK_LOCKS": True,
+        "IMS_FAULTS": True,
     }
 
 

@@ -1,0 +1,49 @@
+"""GET /orders and GET /orders/<order_id>."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from oms.api.schemas import OrderListArgsSchema, OrderPageSchema, OrderSchema
+from oms.errors import NotFound
+from oms.orders.money import from_cents
+from oms.orders.store import orders
+
+blp = Blueprint("orders", __name__, description="Stored orders")
+
+
+def present(order: dict) -> dict:
+    view = dict(order)
+    item = dict(order["item"])
+    item["unit_price"] = str(from_cents(item.pop("unit_price_cents")))
+    item["total_amount"] = str(from_cents(item.pop("total_amount_cents")))
+    view["item"] = item
+    return view
+
+
+@blp.route("/orders")
+class Orders(MethodView):
+    @blp.arguments(OrderListArgsSchema, location="query")
+    @blp.response(200, OrderPageSchema)
+    def get(self, args: dict):
+        """Orders, newest first; filter by ``status``, ``hub_id``, ``upload_id``."""
+        query = {name: args[name] for name in ("status", "hub_id", "upload_id")
+                 if args.get(name)}
+        page, size = args["page"], args["page_size"]
+        cursor = (orders().find(query).sort([("created_at", -1), ("_id", 1)])
+                  .skip((page - 1) * size).limit(size))
+        return {"items": [present(o) for o in cursor], "page": page, "page_size": size,
+                "total": orders().count_documents(query)}
+
+
+@blp.route("/orders/<order_id>")
+class OrderById(MethodView):
+    @blp.response(200, OrderSchema)
+    @blp.alt_response(404, description="no such order")
+    def get(self, order_id: str):
+        """One order by its order_id."""
+        order = orders().find_one({"order_id": order_id})
+        if order is None:
+            raise NotFound(f"order {order_id} does not exist")
+        return present(order)
