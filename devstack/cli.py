@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from devstack import demo, processes
-from devstack.services import APP, INFRA, Service
+from devstack.services import APP, INFRA, Service, api_key
 
 BY_NAME = {service.name: service for service in INFRA + APP}
 
@@ -29,13 +29,13 @@ def _up(services: list[Service]) -> None:
     for service in services:
         began = time.monotonic()
         try:
-            processes.start(service)
+            started = processes.start(service)
         except Exception as exc:
             failed.append(service.name)
             click.echo(f"[devstack] {service.name}: FAILED: {exc}", err=True)
         else:
-            click.echo(f"[devstack] {service.name}: up ({time.monotonic() - began:.1f}s)",
-                       err=True)
+            took = f"started in {time.monotonic() - began:.1f}s" if started else "already up"
+            click.echo(f"[devstack] {service.name}: {took}", err=True)
     if failed:
         raise click.ClickException(f"not ready: {', '.join(failed)}")
 
@@ -97,8 +97,9 @@ def status(names: tuple[str, ...]) -> None:
 def run(csv_file: Path) -> None:
     """The main job: bring everything up, process CSV_FILE, print the outcome and URLs."""
     _up(INFRA + APP)
-    upload = demo.run_file(csv_file)
-    demo.report(upload)
+    key = api_key()
+    upload = demo.run_file(csv_file, key)
+    demo.report(upload, key)
     if upload["status"] != "completed":
         sys.exit(1)
 

@@ -13,10 +13,11 @@ FLOWER = "http://127.0.0.1:5555"
 TERMINAL = {"completed", "failed", "rejected"}
 
 
-def run_file(path: Path, timeout: float = 600) -> dict:
+def run_file(path: Path, key: str, timeout: float = 600) -> dict:
+    headers = {"X-API-Key": key}
     with path.open("rb") as handle:
         response = requests.post(f"{API}/upload", files={"file": (path.name, handle, "text/csv")},
-                                 timeout=300)
+                                 headers=headers, timeout=300)
     if response.status_code != 202:
         raise click.ClickException(f"upload refused ({response.status_code}): {response.text}")
     accepted = response.json()
@@ -24,7 +25,8 @@ def run_file(path: Path, timeout: float = 600) -> dict:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        upload = requests.get(f"{API}{accepted['status_url']}", timeout=10).json()
+        upload = requests.get(f"{API}{accepted['status_url']}", headers=headers,
+                              timeout=10).json()
         line = (f"  {upload['status']:<11} chunks {upload['chunks']['done']}/"
                 f"{upload['chunks']['total']}  valid {upload['counts']['valid']}  "
                 f"invalid {upload['counts']['invalid']}")
@@ -37,7 +39,7 @@ def run_file(path: Path, timeout: float = 600) -> dict:
     raise click.ClickException(f"upload {accepted['upload_id']} did not finish in {timeout}s")
 
 
-def report(upload: dict) -> None:
+def report(upload: dict, key: str) -> None:
     counts = upload["counts"]
     click.echo("")
     click.echo(f"status        {upload['status']}" + (f" ({upload['error']})"
@@ -54,3 +56,7 @@ def report(upload: dict) -> None:
     click.echo(f"upload status {API}{upload['status_url']}")
     click.echo(f"Flower        {FLOWER}")
     click.echo(f"stats         {API}/stats")
+    click.echo(f"API docs      {API}/docs")
+    click.echo("")
+    click.echo(f"API key       {key}   (header X-API-Key; the page asks for it once;")
+    click.echo(f"              for the CLI: export OMS_API_KEY={key})")

@@ -44,11 +44,11 @@ def healthy(service: Service) -> str | None:
     return None
 
 
-def start(service: Service) -> None:
-    """Start ``service`` unless it already answers; wait until it does."""
+def start(service: Service) -> bool:
+    """Start ``service`` unless it already answers; wait until it does. False if it was
+    already up."""
     if healthy(service) is None:
-        say(f"{service.name}: already up on port {service.port}")
-        return
+        return False
     if running_pid(service.name) is None:
         launch = service.prepare()
         log = log_file(service.name).open("ab")
@@ -60,6 +60,7 @@ def start(service: Service) -> None:
         pid_file(service.name).write_text(str(process.pid))
         say(f"{service.name}: started pid {process.pid}, log {log_file(service.name)}")
     wait_ready(service)
+    return True
 
 
 def wait_ready(service: Service) -> None:

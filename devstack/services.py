@@ -7,6 +7,8 @@ a Mongo command, Kafka metadata, a Redis PING), not just a port probe.
 from __future__ import annotations
 
 import base64
+import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -205,10 +207,21 @@ def _ims() -> Launch:
                    "--access-logfile", "-", "ims.wsgi:app"])
 
 
+def api_key() -> str:
+    """The local API key: OMS_API_KEYS if set, else one made once and kept in .stack/."""
+    if os.environ.get("OMS_API_KEYS"):
+        return os.environ["OMS_API_KEYS"].split(",")[0].strip()
+    path = STATE / "api-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(18))
+    return path.read_text().strip()
+
+
 def _api() -> Launch:
     return Launch([_venv_bin("gunicorn"), "--bind", f"{HOST}:8080", "--workers", "2",
                    "--threads", "4", "--timeout", "600", "--access-logfile", "-",
-                   "oms.api.wsgi:app"])
+                   "oms.api.wsgi:app"], env={"OMS_API_KEYS": api_key()})
 
 
 def _worker() -> Launch:
