@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from typing import BinaryIO, Iterator
 
 import boto3
@@ -129,10 +130,13 @@ def delete(key: str) -> None:
 
 
 class MultipartWriter:
-    """Write an object of any size as an S3 multipart upload, holding one part in memory.
+    """Write an object of any size as an S3 multipart upload in bounded memory.
 
-    Use as a context manager: leaving the block normally completes the object, leaving
-    it with an exception (or calling ``abort``) removes every part already sent.
+    Bytes are spooled to a temporary file until a part is full (S3 wants parts of 5 MiB
+    or more, but the last); the part is then sent from the file, so memory does not grow
+    with the part size either. Use as a context manager: leaving the block normally
+    completes the object, leaving it with an exception (or calling ``abort``) removes
+    every part already sent.
     """
 
     def __init__(self, key: str, content_type: str = "text/csv",
@@ -140,36 +144,40 @@ class MultipartWriter:
         self.key = key
         self.size = 0
         self._part_bytes = part_bytes
-        self._buffer = bytearray()
+        self._spool = tempfile.TemporaryFile()
         self._parts: list[dict] = []
         self._bucket = get_settings().s3_bucket
         try:
             self._upload_id = client().create_multipart_upload(
                 Bucket=self._bucket, Key=key, ContentType=content_type)["UploadId"]
         except (ClientError, BotoCoreError) as exc:
+            self._spool.close()
             raise _translate(exc, key) from exc
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
+        self._spool.write(data)
         self.size += len(data)
-        while len(self._buffer) >= self._part_bytes:
-            self._send(bytes(self._buffer[: self._part_bytes]))
-            del self._buffer[: self._part_bytes]
+        if self._spool.tell() >= self._part_bytes:
+            self._send()
 
-    def _send(self, body: bytes) -> None:
+    def _send(self) -> None:
         number = len(self._parts) + 1
+        length = self._spool.tell()
+        self._spool.seek(0)
         try:
             response = client().upload_part(Bucket=self._bucket, Key=self.key,
                                             UploadId=self._upload_id, PartNumber=number,
-                                            Body=body)
+                                            Body=self._spool, ContentLength=length)
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, self.key) from exc
         self._parts.append({"ETag": response["ETag"], "PartNumber": number})
+        self._spool.seek(0)
+        self._spool.truncate()
 
     def complete(self) -> None:
-        if self._buffer or not self._parts:
-            self._send(bytes(self._buffer))
-            self._buffer.clear()
+        if self._spool.tell() or not self._parts:
+            self._send()
+        self._spool.close()
         try:
             client().complete_multipart_upload(Bucket=self._bucket, Key=self.key,
                                                UploadId=self._upload_id,
@@ -178,6 +186,7 @@ class MultipartWriter:
             raise _translate(exc, self.key) from exc
 
     def abort(self) -> None:
+        self._spool.close()
         try:
             client().abort_multipart_upload(Bucket=self._bucket, Key=self.key,
                                             UploadId=self._upload_id)
