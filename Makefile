@@ -27,6 +27,10 @@ status: venv
 run: venv  ## the main job: stack + IMS, API, worker, Flower; process sample_orders.csv
 	$(STACK) run sample_orders.csv
 
+bench: venv  ## time a generated 100k-row file through the running stack (ROWS=...)
+	$(STACK) up --all
+	$(PY) benchmarks/bench.py --rows $(or $(ROWS),100000)
+
 test: stack  ## bring the stack up if needed, then run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
