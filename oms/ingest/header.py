@@ -9,6 +9,7 @@ returned normally, and the caller rejects the upload with ``Header.missing_messa
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 from dataclasses import dataclass, field
 
@@ -102,7 +103,37 @@ class Header:
                         f"; the file seems to separate columns with {name}, not commas"
                     )
                     break
+        hints = self.renaming_hints()
+        if hints:
+            message += "; did you mean " + ", ".join(f"{found!r} for {wanted}"
+                                                    for wanted, found in hints.items())
         return message
+
+    def renaming_hints(self) -> dict[str, str]:
+        """Missing column -> a found column that probably means it (``sku_id`` -> ``sku``)."""
+        present = [n for n in self.normalized if n and n not in REQUIRED_COLUMNS]
+        hints: dict[str, str] = {}
+        for wanted in self.missing:
+            candidates = [n for n in present if n not in hints.values()]
+            alias = next((n for n in candidates if n in _ALIASES.get(wanted, ())), None)
+            close = difflib.get_close_matches(wanted, candidates, n=1, cutoff=0.75)
+            if alias or close:
+                hints[wanted] = self.columns[self.normalized.index(alias or close[0])]
+        return hints
+
+
+# Names other order exports use for our columns (seen in ../shared/peer-data).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "sku": ("sku_id", "sku_code", "item_sku"),
+    "hub_id": ("hub", "location", "location_id", "warehouse_id"),
+    "unit_price": ("price", "item_price"),
+    "total_amount": ("total", "amount", "order_total"),
+    "customer_email": ("email",),
+    "customer_name": ("name", "customer"),
+    "order_date": ("date", "created_at", "ordered_at"),
+    "shipping_address": ("address",),
+    "order_id": ("id", "_id", "order_number"),
+}
 
 
 def check_looks_like_csv(head: bytes) -> None:

@@ -158,5 +158,6 @@ def check_head(head: bytes, filename: str) -> Header:
         raise UploadRefused(status, exc.code, f"{filename}: {exc.message}") from exc
     if header.missing:
         raise UploadRefused(422, "missing_columns", f"{filename}: {header.missing_message()}",
-                            missing=list(header.missing), found=list(header.columns))
+                            missing=list(header.missing), found=list(header.columns),
+                            suggestions=header.renaming_hints())
     return header

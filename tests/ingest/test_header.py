@@ -273,3 +273,21 @@ def test_header_error_carries_code_and_message() -> None:
     assert isinstance(error, OMSError)
     assert str(error) == error.message == "the file is empty"
     assert "empty_file" in repr(error)
+
+
+def test_missing_message_suggests_the_columns_other_exports_use():
+    from oms.ingest.header import read_header
+
+    header = read_header(b"Tenant_id,order_id,customer_name,hub_id,sku_id,quantity,price\n")
+
+    assert header.renaming_hints() == {"sku": "sku_id", "unit_price": "price"}
+    assert "did you mean 'sku_id' for sku, 'price' for unit_price" in header.missing_message()
+
+
+def test_no_hint_when_nothing_resembles_a_missing_column():
+    from oms.ingest.header import read_header
+
+    header = read_header(b"tenant_id,seller_id,quantity\n")
+
+    assert header.renaming_hints() == {}
+    assert "did you mean" not in header.missing_message()

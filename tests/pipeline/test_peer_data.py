@@ -35,6 +35,8 @@ def test_each_peer_file_is_processed_or_refused_precisely(api, pipeline, path):
         assert body["code"] == "missing_columns"
         assert body["missing"] == missing
         assert all(column in body["message"] for column in missing)
+        assert set(body["suggestions"]) <= set(missing)
+        assert set(body["suggestions"].values()) <= set(header)
     else:
         assert response.status_code == 202, body
         assert wait_for_upload(api, body["upload_id"])["status"] == "completed"
