@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
@@ -43,6 +44,11 @@ class Settings:
     task_time_limit_s: int
     api_keys: tuple[str, ...]
     log_level: str
+    # Celery's monitoring events (what Flower shows) go through Redis: see PITFALLS.md.
+    events_url: str
+    # Worker processes' Prometheus samples (prometheus_client multiprocess files), read
+    # by the API's /metrics: the API and the workers must share this directory.
+    metrics_dir: str
 
     @property
     def broker_url(self) -> str:
@@ -56,8 +62,17 @@ class Settings:
     def aws_is_secure(self) -> bool:
         return urlsplit(self.aws_endpoint_url).scheme == "https"
 
+    @property
+    def events_broker_url(self) -> str:
+        """Where workers send Celery's monitoring events and Flower reads them:
+        OMS_EVENTS_URL, else the result backend's Redis. Tasks themselves stay on SQS."""
+        return self.events_url or self.redis_url
+
     def topic(self, event_type: str) -> str:
         return f"{self.kafka_topic_prefix}{event_type}"
+
+
+_CHECKOUT = Path(__file__).resolve().parent.parent  # local runs keep state in .stack/
 
 
 # name -> (environment variable, default, parser). The docs table in README.md and the
@@ -126,6 +141,17 @@ def _prefix(var: str, raw: str) -> str:
     return value
 
 
+def _optional(parse):
+    """``parse``, or empty when the variable is empty (the setting then falls back)."""
+    def parse_optional(var: str, raw: str):
+        return parse(var, raw) if raw.strip() else ""
+    return parse_optional
+
+
+def _directory(var: str, raw: str) -> str:
+    return str(Path(_text(var, raw)).expanduser().absolute())
+
+
 def _keys(var: str, raw: str) -> tuple[str, ...]:
     return tuple(key.strip() for key in raw.split(",") if key.strip())
 
@@ -159,6 +185,8 @@ VARIABLES: dict[str, tuple[str, str, object]] = {
     "task_time_limit_s": ("OMS_TASK_TIME_LIMIT", "900", _int(10)),
     "api_keys": ("OMS_API_KEYS", "", _keys),
     "log_level": ("OMS_LOG_LEVEL", "INFO", _level),
+    "events_url": ("OMS_EVENTS_URL", "", _optional(_url("redis", "rediss"))),
+    "metrics_dir": ("OMS_METRICS_DIR", str(_CHECKOUT / ".stack" / "metrics"), _directory),
 }
 
 

@@ -1,10 +1,32 @@
-"""The Celery app, configured from celeryconfig.py."""
+"""The Celery app, configured from celeryconfig.py, and the worker's process hooks."""
+
+from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import (
+    celeryd_init,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 
-app = Celery("oms", include=["workers.tasks", "workers.diagnostics"])
+from oms.config import get_settings
+from oms.observability import logging as json_logging
+from oms.observability import metrics
+
+# app.events sends and reads monitoring events over Redis (see oms/observability/events.py).
+app = Celery("oms", include=["workers.tasks", "workers.diagnostics"],
+             events="oms.observability.events:Events")
 app.config_from_object("celeryconfig")
+
+# Task parameters that become fields of every log line the task writes.
+TASK_LOG_FIELDS = {"upload_id": "upload_id", "index": "chunk"}
+
+_metrics_dir: list[Path] = []
+_log_tokens: dict[str, object] = {}
 
 
 @worker_init.connect
@@ -15,3 +37,45 @@ def _prepare_stores(**_) -> None:
 
     mongo.ensure_indexes()
     s3.ensure_bucket()
+
+
+@setup_logging.connect
+def _json_logs(loglevel=None, logfile=None, **_) -> None:
+    """Celery's own lines and OMS's, in every worker process, as JSON (replaces Celery's
+    logging set-up)."""
+    stream = open(logfile, "a", buffering=1) if logfile else None  # noqa: SIM115
+    json_logging.configure_logging(loglevel or get_settings().log_level, stream)
+
+
+@celeryd_init.connect
+def _metrics_files(sender: str, **_) -> None:
+    """Before the pool forks: pool processes write their samples under this node's
+    directory, emptied now (see oms/observability/metrics.py)."""
+    directory = metrics.worker_dir(get_settings(), sender)
+    metrics.enable_multiprocess(directory)
+    _metrics_dir.append(directory)
+
+
+@worker_process_shutdown.connect
+def _pool_process_ended(pid: int, **_) -> None:
+    metrics.mark_process_dead(pid)
+
+
+@worker_shutdown.connect
+def _drop_metrics_files(**_) -> None:
+    for directory in _metrics_dir:
+        metrics.remove_dir(directory)
+
+
+@task_prerun.connect
+def _bind_task_log_fields(task_id: str, task, args, kwargs, **_) -> None:
+    fields = json_logging.fields_of_call(task.run, args or (), kwargs or {}, TASK_LOG_FIELDS)
+    if fields:
+        _log_tokens[task_id] = json_logging.bind(**fields)
+
+
+@task_postrun.connect
+def _unbind_task_log_fields(task_id: str, **_) -> None:
+    token = _log_tokens.pop(task_id, None)
+    if token is not None:
+        json_logging.unbind(token)

@@ -36,11 +36,17 @@ def ingest_upload(self, upload_id: str) -> dict:
     try:
         result = split.split_upload(upload_id)
     except TRANSIENT as exc:
-        if self.request.retries >= get_settings().task_max_retries:
-            repo.transition(upload_id, UploadStatus.FAILED,
-                            error=f"could not read the file: {exc}", error_code="unavailable")
-            raise
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries))
+        if self.request.retries < get_settings().task_max_retries:
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries))
+        repo.transition(upload_id, UploadStatus.FAILED, error_code="unavailable",
+                        error=f"could not split the file after {self.request.retries + 1} "
+                              f"attempts: {exc}")
+        return {"upload_id": upload_id, "action": "failed"}
+    except Exception as exc:  # a bug: record it on the upload rather than leave it hanging
+        log.exception("splitting upload %s failed", upload_id, extra={"upload_id": upload_id})
+        repo.transition(upload_id, UploadStatus.FAILED, error_code="internal_error",
+                        error=f"{type(exc).__name__}: {exc}"[:2000])
+        return {"upload_id": upload_id, "action": "failed"}
     if result.action == "chord":
         start_chunks(upload_id, result.chunk_indexes)
         split.mark_chord_started(upload_id)

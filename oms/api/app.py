@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from oms.api import auth, errors, health, invalid_files, orders, stats, uploads
 from oms.config import get_settings
+from oms.observability.logging import configure_logging
 from oms.stores import mongo, s3
 
 
@@ -29,7 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(test_config or {})
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level)
     api = Api(app)
     for blueprint in (uploads.blp, orders.blp, invalid_files.blp, stats.blp, health.blp):
         api.register_blueprint(blueprint)

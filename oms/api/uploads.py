@@ -19,7 +19,7 @@ from oms.config import get_settings
 from oms.pipeline.retry import plan_retry
 from oms.uploads import repository as repo
 from oms.uploads.receive import receive_upload
-from oms.uploads.status import ChunkStatus, UploadStatus
+from oms.uploads.status import UploadStatus
 
 blp = Blueprint("uploads", __name__, description="Upload order files and follow them")
 
@@ -59,7 +59,7 @@ class Uploads(MethodView):
         """Uploads, newest first; filter by ``status``; paginated."""
         query = {"status": args["status"]} if args.get("status") else {}
         page, size = args["page"], args["page_size"]
-        cursor = (repo.uploads().find(query, {"counted_chunks": 0})
+        cursor = (repo.uploads().find(query)
                   .sort("created_at", -1).skip((page - 1) * size).limit(size))
         return {"items": [present(u) for u in cursor], "page": page, "page_size": size,
                 "total": repo.uploads().count_documents(query)}
@@ -75,11 +75,9 @@ class UploadById(MethodView):
 
 def present(upload: dict) -> dict:
     """The API's view of an upload document, with chunk progress and links."""
-    chunk_states = [c["status"] for c in repo.chunks().find({"upload_id": upload["_id"]},
-                                                            {"status": 1})]
     total = upload.get("chunks_total", 0)
-    done = chunk_states.count(ChunkStatus.DONE)
-    failed = chunk_states.count(ChunkStatus.FAILED)
+    done = len(upload.get("counted_chunks", []))
+    failed = len(upload.get("failed_chunks", []))
     finished = upload.get("timings", {}).get("finished_at")
     view = dict(upload)
     view["chunks"] = {"total": total, "done": done, "failed": failed,

@@ -12,6 +12,7 @@ from oms.ingest.header import REQUIRED_COLUMNS, Header
 from oms.ingest.invalid_file import invalid_rows_csv
 from oms.ingest.rows import read_records
 from oms.ingest.schema import InvalidRow, OrderRow, reject, validate_records
+from oms.observability import metrics
 from oms.orders import events, outbox, store
 from oms.pipeline import keys
 from oms.pipeline.split import read_upload_header
@@ -71,6 +72,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
     repo.finish_chunk(upload_id, index, counts, by_hub, part, unconfirmed,
                       time.monotonic() - began)
     repo.add_chunk_counts(upload_id, index, counts, by_hub)
+    metrics.CHUNK_SECONDS.observe(time.monotonic() - began)
     log.info("chunk done", extra={"upload_id": upload_id, "chunk": index, **counts})
     return counts
 

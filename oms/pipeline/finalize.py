@@ -35,7 +35,9 @@ def finalize_upload(upload_id: str) -> dict:
     fields = {"counts": counts, "invalid_file_key": invalid_key,
               "invalid_file": keys.invalid_file_name(upload_id) if invalid_key else None,
               "timings.finished_at": repo.now(),
-              "failed_chunks": [c["index"] for c in failed]}
+              "failed_chunks": [c["index"] for c in failed],
+              "counted_chunks": [c["index"] for c in chunk_docs
+                                 if c["status"] == ChunkStatus.DONE]}
     if failed:
         first = failed[0]
         fields["error"] = (f"{len(failed)} of {len(chunk_docs)} chunks failed; chunk "

@@ -11,6 +11,7 @@ from requests.adapters import HTTPAdapter
 
 from oms.config import get_settings
 from oms.errors import Unavailable
+from oms.observability import metrics
 from oms.stores.process_local import per_process
 
 Pair = tuple[str, str]  # (sku, hub_id)
@@ -86,8 +87,9 @@ def _ask(pairs: list[Pair]) -> dict[Pair, PairCheck]:
     settings = get_settings()
     body = {"items": [{"sku": sku, "hub_id": hub} for sku, hub in pairs]}
     try:
-        response = session().post(f"{settings.ims_url}/v1/validate", json=body,
-                                  timeout=settings.ims_timeout_s)
+        with metrics.IMS_REQUEST_SECONDS.time():
+            response = session().post(f"{settings.ims_url}/v1/validate", json=body,
+                                      timeout=settings.ims_timeout_s)
     except requests.RequestException as exc:
         raise Unavailable(f"IMS unreachable: {exc}") from exc
     if response.status_code != 200:

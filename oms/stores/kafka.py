@@ -11,6 +11,7 @@ from confluent_kafka import KafkaException, Producer
 
 from oms.config import get_settings
 from oms.errors import Unavailable
+from oms.observability import metrics
 from oms.stores.process_local import per_process
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def publish(messages: Iterable[Message], timeout: float = 30.0) -> set[str]:
             delivered.add(key)
         else:
             failed.append(key)
+            metrics.KAFKA_DELIVERY_FAILURES.inc()
             log.warning("kafka delivery failed for %s: %s", key, err)
 
     kafka = producer()

@@ -48,7 +48,8 @@ def create_upload(upload_id: str, *, filename: str, key: str, size: int, sha256:
         "chunks_total": 0,
         "counts": dict(EMPTY_COUNTS),
         "order_counts": {"total": 0, "by_status": {}, "by_hub": {}},
-        "counted_chunks": [],
+        "counted_chunks": [],  # chunks done, each counted once (see add_chunk_counts)
+        "failed_chunks": [],
         "invalid_file_key": None,
         "error": error,
         "created_at": stamp,
@@ -165,10 +166,12 @@ def set_unconfirmed_events(chunk_id: str, payloads: list[dict]) -> None:
 
 
 def fail_chunk(upload_id: str, index: int, error: str) -> None:
-    chunks().update_one(
+    result = chunks().update_one(
         {"_id": chunk_key(upload_id, index), "status": {"$ne": str(ChunkStatus.DONE)}},
         {"$set": {"status": str(ChunkStatus.FAILED), "error": error, "finished_at": now()}},
     )
+    if result.modified_count:
+        uploads().update_one({"_id": upload_id}, {"$addToSet": {"failed_chunks": index}})
 
 
 def reset_failed_chunks(upload_id: str) -> list[int]:
@@ -177,6 +180,7 @@ def reset_failed_chunks(upload_id: str) -> list[int]:
     for index in failed:
         chunks().update_one({"_id": chunk_key(upload_id, index)},
                             {"$set": {"status": str(ChunkStatus.PENDING), "error": None}})
+    uploads().update_one({"_id": upload_id}, {"$set": {"failed_chunks": []}})
     return failed
 
 

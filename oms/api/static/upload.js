@@ -1,0 +1,576 @@
+// The upload page: send a CSV with XMLHttpRequest (for upload progress), follow its
+// processing by polling GET /uploads/<id>, and keep a table of recent uploads fresh.
+// Every call carries the API key from localStorage, asked for once when the API says 401/403.
+(() => {
+  "use strict";
+
+  const KEY_STORAGE = "oms.apiKey";
+  const KEY_HEADER = "X-API-Key";
+  const POLL_MS = 700;
+  const TABLE_MS = 4000;
+  const TERMINAL = new Set(["completed", "failed", "rejected"]);
+  const STATUS_TEXT = {
+    uploading: "Uploading", queued: "Queued", splitting: "Splitting", processing: "Processing",
+    finalizing: "Finalizing", completed: "Completed", failed: "Failed", rejected: "Rejected",
+  };
+  const REFUSAL_TITLES = {
+    empty_file: "The file is empty",
+    no_file: "No file was sent",
+    too_large: "The file is too large",
+    not_csv: "This is not a CSV file",
+    not_multipart: "The file could not be sent",
+    missing_columns: "Required columns are missing",
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const body = document.body;
+  const uploadUrl = body.dataset.uploadUrl;
+  const uploadsUrl = body.dataset.uploadsUrl;
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // ---------------------------------------------------------------- API key and calls
+
+  let keyPrompt = null; // one open dialog, shared by every call that was refused meanwhile
+  let keyDeclined = false; // after Cancel, stop asking until the user opens the dialog
+
+  function storedKey() {
+    try { return localStorage.getItem(KEY_STORAGE) || ""; } catch { return ""; }
+  }
+
+  function saveKey(key) {
+    try { localStorage.setItem(KEY_STORAGE, key); } catch { /* private mode: keep nothing */ }
+    memoryKey = key;
+  }
+
+  let memoryKey = storedKey();
+  const currentKey = () => storedKey() || memoryKey;
+
+  function askKey(status, { force = false } = {}) {
+    $("key-button").hidden = false;
+    if (keyDeclined && !force) return Promise.resolve(false);
+    if (keyPrompt) return keyPrompt;
+    const dialog = $("key-dialog");
+    const input = $("key-input");
+    $("key-title").textContent =
+      status === 403 ? "API key refused" : status === 401 ? "API key needed" : "API key";
+    $("key-reason").textContent = status === 403
+      ? "The API did not accept this key. Enter a valid key; it is kept in this browser only."
+      : status === 401
+        ? "This OMS asks for an API key. Enter it once; it is kept in this browser only."
+        : "The key this page sends with every request; it is kept in this browser only.";
+    input.value = "";
+    keyPrompt = new Promise((resolve) => {
+      const finish = (saved) => {
+        dialog.removeEventListener("close", onClose);
+        keyPrompt = null;
+        keyDeclined = !saved;
+        resolve(saved);
+      };
+      const onClose = () => {
+        const key = input.value.trim();
+        if (dialog.returnValue === "save" && key) {
+          saveKey(key);
+          finish(true);
+        } else {
+          finish(false);
+        }
+      };
+      dialog.addEventListener("close", onClose);
+      dialog.returnValue = "";
+      dialog.showModal();
+      input.focus();
+    });
+    return keyPrompt;
+  }
+
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!$("key-input").value.trim()) { $("key-input").focus(); return; }
+    $("key-dialog").close("save");
+  });
+  $("key-cancel").addEventListener("click", () => $("key-dialog").close("cancel"));
+  $("key-button").addEventListener("click", async () => {
+    if (await askKey(0, { force: true })) refreshTable();
+  });
+  if (currentKey()) $("key-button").hidden = false;
+
+  class ApiError extends Error {
+    constructor(status, payload) {
+      super((payload && payload.message) || `The API answered ${status}.`);
+      this.status = status;
+      this.code = (payload && payload.code) || "";
+      this.payload = payload || {};
+    }
+  }
+
+  /** fetch() with the API key; asks for a key and repeats the call on 401/403. */
+  async function apiFetch(url, options = {}) {
+    for (;;) {
+      const headers = new Headers(options.headers || {});
+      const key = currentKey();
+      if (key) headers.set(KEY_HEADER, key);
+      const response = await fetch(url, { ...options, headers });
+      if ((response.status === 401 || response.status === 403) && await askKey(response.status)) {
+        continue;
+      }
+      return response;
+    }
+  }
+
+  async function apiJson(url, options = {}) {
+    const response = await apiFetch(url, {
+      ...options, headers: { Accept: "application/json", ...(options.headers || {}) },
+    });
+    const payload = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, payload);
+    return payload;
+  }
+
+  /** POST the file as multipart/form-data, reporting upload progress to onProgress(0..1). */
+  function sendFile(file, onProgress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", uploadUrl);
+      xhr.setRequestHeader("Accept", "application/json");
+      const key = currentKey();
+      if (key) xhr.setRequestHeader(KEY_HEADER, key);
+      xhr.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total);
+      };
+      xhr.onload = () => {
+        let payload = null;
+        try { payload = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+        resolve({ status: xhr.status, payload });
+      };
+      xhr.onerror = () => reject(new Error("The upload did not reach the API (network error)."));
+      xhr.onabort = () => reject(new Error("The upload was cancelled."));
+      const form = new FormData();
+      form.append("file", file, file.name);
+      xhr.send(form);
+    });
+  }
+
+  // ---------------------------------------------------------------- formatting
+
+  const number = (value) => (value ?? 0).toLocaleString();
+
+  function formatBytes(bytes) {
+    if (bytes == null) return "";
+    const units = ["B", "KB", "MB", "GB", "TB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return `${value.toLocaleString(undefined, { maximumFractionDigits: unit ? 1 : 0 })} ${units[unit]}`;
+  }
+
+  function formatDuration(seconds) {
+    if (seconds == null) return "";
+    if (seconds < 60) return `${seconds.toLocaleString(undefined, { maximumFractionDigits: 1 })} s`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes} min ${Math.round(seconds % 60)} s`;
+    return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  }
+
+  function formatTime(iso) {
+    if (!iso) return "";
+    const date = new Date(iso);
+    const today = new Date().toDateString() === date.toDateString();
+    return today
+      ? date.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit", second: "2-digit" })
+      : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function setBadge(element, status) {
+    element.dataset.status = status;
+    element.textContent = STATUS_TEXT[status] || status;
+  }
+
+  // ---------------------------------------------------------------- the current upload
+
+  let generation = 0; // a new upload stops following the previous one
+  let transferring = false;
+
+  function showRefusal(error, title) {
+    const box = $("upload-error");
+    $("upload-error-title").textContent = title || REFUSAL_TITLES[error.code] || "The file was refused";
+    $("upload-error-message").textContent = error.message;
+    const missing = error.payload && error.payload.missing;
+    const list = $("missing-columns");
+    list.replaceChildren();
+    if (Array.isArray(missing) && missing.length) {
+      for (const name of missing) {
+        const item = document.createElement("li");
+        item.className = "chip";
+        item.textContent = name;
+        list.append(item);
+      }
+    }
+    $("missing-block").hidden = !list.children.length;
+    box.hidden = false;
+  }
+
+  function resetCurrent(file) {
+    const current = $("current");
+    current.hidden = false;
+    current.dataset.uploadId = "";
+    current.dataset.status = "uploading";
+    $("current-title").textContent = file.name;
+    $("current-meta").textContent = formatBytes(file.size);
+    setBadge($("current-badge"), "uploading");
+    $("transfer-label").textContent = "Uploading";
+    $("transfer-progress").value = 0;
+    $("transfer-value").textContent = "0%";
+    $("processing-block").hidden = true;
+    $("counts").hidden = true;
+    $("current-error").hidden = true;
+    $("current-actions").hidden = true;
+    $("current-status").textContent = `Uploading ${file.name}`;
+  }
+
+  function setTransfer(fraction) {
+    const percent = Math.round(fraction * 100);
+    $("transfer-progress").value = percent;
+    $("transfer-value").textContent = `${percent}%`;
+  }
+
+  async function startUpload(file) {
+    if (!file || transferring) return;
+    const mine = ++generation;
+    $("upload-error").hidden = true;
+    resetCurrent(file);
+    transferring = true;
+    $("upload-form").classList.add("is-busy");
+    let result;
+    try {
+      for (;;) {
+        result = await sendFile(file, setTransfer);
+        if ((result.status === 401 || result.status === 403) && await askKey(result.status)) {
+          setTransfer(0);
+          continue;
+        }
+        break;
+      }
+    } catch (error) {
+      $("current").hidden = true;
+      showRefusal({ message: error.message, payload: {} }, "The upload failed");
+      return;
+    } finally {
+      transferring = false;
+      $("upload-form").classList.remove("is-busy");
+    }
+    if (result.status !== 202) {
+      $("current").hidden = true;
+      const error = new ApiError(result.status, result.payload);
+      showRefusal(error);
+      $("current-status").textContent = `${file.name} was refused: ${error.message}`;
+      return;
+    }
+    const accepted = result.payload;
+    setTransfer(1);
+    $("transfer-label").textContent = "Uploaded";
+    $("current").dataset.uploadId = accepted.upload_id;
+    $("current-meta").textContent = `${formatBytes(accepted.size)} · upload ${accepted.upload_id}`;
+    refreshTable();
+    follow(accepted.status_url, mine);
+  }
+
+  async function follow(statusUrl, mine) {
+    let lastStatus = "";
+    while (mine === generation) {
+      try {
+        const upload = await apiJson(statusUrl);
+        if (mine !== generation) return;
+        $("current-error").hidden = true;
+        renderCurrent(upload, lastStatus);
+        lastStatus = upload.status;
+        if (TERMINAL.has(upload.status)) {
+          refreshTable();
+          return;
+        }
+      } catch (error) {
+        if (mine !== generation) return;
+        const box = $("current-error");
+        box.textContent = `Could not read the upload's progress: ${error.message} Trying again…`;
+        box.hidden = false;
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  function renderCurrent(upload, lastStatus) {
+    const current = $("current");
+    const { status } = upload;
+    const counts = upload.counts || {};
+    const chunks = upload.chunks || { total: 0, done: 0, failed: 0 };
+    current.dataset.uploadId = upload.upload_id;
+    current.dataset.status = status;
+    setBadge($("current-badge"), status);
+
+    const bar = $("processing-progress");
+    $("processing-block").hidden = false;
+    if (chunks.total > 0) {
+      bar.max = chunks.total;
+      bar.value = chunks.done + chunks.failed;
+      const failed = chunks.failed ? ` · ${number(chunks.failed)} failed` : "";
+      $("processing-value").textContent = `${number(chunks.done)} / ${number(chunks.total)} chunks${failed}`;
+    } else if (TERMINAL.has(status)) {
+      bar.max = 1;
+      bar.value = 1;
+      $("processing-value").textContent = "";
+    } else {
+      bar.removeAttribute("value"); // indeterminate until the file is split
+      $("processing-value").textContent = status === "queued" ? "waiting for a worker" : "splitting the file";
+    }
+    $("processing-label").textContent = TERMINAL.has(status) ? "Processed" : "Processing";
+
+    $("counts").hidden = false;
+    $("count-rows").textContent = number(counts.rows);
+    $("count-valid").textContent = number(counts.valid);
+    $("count-invalid").textContent = number(counts.invalid);
+    $("count-duplicate").textContent = number(counts.duplicate);
+
+    const errorBox = $("current-error");
+    if (upload.error && (status === "failed" || status === "rejected")) {
+      errorBox.textContent = upload.error;
+      errorBox.hidden = false;
+    }
+
+    const download = $("current-download");
+    const done = TERMINAL.has(status);
+    download.hidden = !upload.invalid_file_url;
+    if (upload.invalid_file_url) {
+      download.href = upload.invalid_file_url;
+      download.dataset.filename = `invalid-${upload.invalid_file}`;
+      download.textContent = `Download ${number(counts.invalid)} invalid rows`;
+    }
+    const retry = $("current-retry");
+    retry.hidden = status !== "failed";
+    retry.dataset.retryUrl = `${upload.status_url}/retry`;
+    $("current-duration").textContent = upload.duration_s != null
+      ? `Finished in ${formatDuration(upload.duration_s)}` : "";
+    $("current-actions").hidden = !done && !upload.invalid_file_url;
+
+    if (status !== lastStatus) {
+      const detail = status === "completed"
+        ? `: ${number(counts.valid)} valid, ${number(counts.invalid)} invalid rows`
+        : upload.error ? `: ${upload.error}` : "";
+      $("current-status").textContent = `${upload.filename} ${STATUS_TEXT[status] || status}${detail}`;
+    }
+  }
+
+  // ---------------------------------------------------------------- recent uploads
+
+  let tableTimer = null;
+  let tableLoading = false;
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    if (text instanceof Node) td.append(text); else td.textContent = text;
+    return td;
+  }
+
+  function uploadRow(upload) {
+    const counts = upload.counts || {};
+    const tr = document.createElement("tr");
+    tr.dataset.uploadId = upload.upload_id;
+    tr.dataset.status = upload.status;
+
+    const name = document.createElement("span");
+    name.className = "filename";
+    name.textContent = upload.filename;
+    name.title = `${upload.filename} · ${formatBytes(upload.size)} · ${upload.upload_id}`;
+    tr.append(cell(name));
+
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    setBadge(badge, upload.status);
+    if (upload.error) badge.title = upload.error;
+    tr.append(cell(badge));
+
+    tr.append(cell(number(counts.rows), "num"));
+    tr.append(cell(number(counts.valid), "num"));
+    tr.append(cell(number(counts.invalid), "num"));
+    const started = cell(formatTime(upload.created_at), "nowrap");
+    if (upload.created_at) started.title = new Date(upload.created_at).toLocaleString();
+    tr.append(started);
+    tr.append(cell(upload.duration_s != null ? formatDuration(upload.duration_s) : "—", "num"));
+
+    const actions = document.createElement("div");
+    actions.className = "row-actions";
+    if (upload.invalid_file_url) {
+      const link = document.createElement("a");
+      link.href = upload.invalid_file_url;
+      link.dataset.download = "";
+      link.dataset.filename = `invalid-${upload.invalid_file}`;
+      link.textContent = "Invalid rows";
+      link.setAttribute("aria-label", `Download the invalid rows of ${upload.filename}`);
+      actions.append(link);
+    }
+    if (upload.status === "failed") {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn--small";
+      button.dataset.retryUrl = `${upload.status_url}/retry`;
+      button.dataset.uploadId = upload.upload_id;
+      button.textContent = "Retry";
+      button.setAttribute("aria-label", `Retry ${upload.filename}`);
+      actions.append(button);
+    }
+    tr.append(cell(actions, "actions"));
+    return tr;
+  }
+
+  async function refreshTable() {
+    if (tableLoading) return;
+    clearTimeout(tableTimer);
+    if (document.hidden) { // a background tab does not poll; visibilitychange resumes
+      tableTimer = setTimeout(refreshTable, TABLE_MS);
+      return;
+    }
+    tableLoading = true;
+    try {
+      const page = await apiJson(`${uploadsUrl}?page_size=20`);
+      const tbody = $("recent-body");
+      // Keep keyboard focus on the same control across the rebuild.
+      const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
+      const focusKey = focused && (focused.dataset.retryUrl || focused.getAttribute("href"));
+      const rows = page.items.map(uploadRow);
+      if (!rows.length) {
+        const tr = document.createElement("tr");
+        tr.className = "empty";
+        tr.append(cell("No uploads yet. Drop a CSV above to start."));
+        tr.firstChild.colSpan = 8;
+        rows.push(tr);
+      }
+      tbody.replaceChildren(...rows);
+      if (focusKey) {
+        for (const control of tbody.querySelectorAll("a, button")) {
+          if ((control.dataset.retryUrl || control.getAttribute("href")) === focusKey) {
+            control.focus();
+            break;
+          }
+        }
+      }
+      $("recent-error").hidden = true;
+      const shown = page.total > page.items.length ? ` · ${number(page.items.length)} of ${number(page.total)}` : "";
+      $("recent-updated").textContent = `Updated ${new Date().toLocaleTimeString()}${shown}`;
+    } catch (error) {
+      const box = $("recent-error");
+      box.textContent = `Could not load the uploads: ${error.message}`;
+      box.hidden = false;
+    } finally {
+      tableLoading = false;
+      tableTimer = setTimeout(refreshTable, TABLE_MS);
+    }
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  function filenameFrom(response, fallback) {
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const match = /filename="?([^";]+)"?/i.exec(disposition);
+    return match ? match[1] : fallback;
+  }
+
+  /** A plain link cannot send the API key, so fetch the CSV and save it from a Blob. */
+  async function download(link) {
+    const label = link.textContent;
+    link.setAttribute("aria-busy", "true");
+    try {
+      const response = await apiFetch(link.href, { headers: { Accept: "text/csv" } });
+      if (!response.ok) {
+        const payload = await response.json().catch(() => null);
+        throw new ApiError(response.status, payload);
+      }
+      const blob = await response.blob();
+      const url = URL.createObjectURL(blob);
+      const save = document.createElement("a");
+      save.href = url;
+      save.download = filenameFrom(response, link.dataset.filename || "invalid.csv");
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (error) {
+      const box = $("recent-error");
+      box.textContent = `Could not download ${label}: ${error.message}`;
+      box.hidden = false;
+    } finally {
+      link.removeAttribute("aria-busy");
+    }
+  }
+
+  async function retry(button) {
+    button.disabled = true;
+    try {
+      const upload = await apiJson(button.dataset.retryUrl, { method: "POST" });
+      if ($("current").dataset.uploadId === upload.upload_id) {
+        $("current-error").hidden = true;
+        renderCurrent(upload, "");
+        follow(upload.status_url, ++generation);
+      }
+    } catch (error) {
+      const box = $("recent-error");
+      box.textContent = `Could not retry: ${error.message}`;
+      box.hidden = false;
+    } finally {
+      button.disabled = false;
+      refreshTable();
+    }
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-download]");
+    if (link) {
+      event.preventDefault();
+      download(link);
+      return;
+    }
+    const button = event.target.closest("button[data-retry-url]");
+    if (button && !button.hidden) retry(button);
+  });
+
+  // ---------------------------------------------------------------- choosing a file
+
+  const input = $("file-input");
+  const zone = $("dropzone");
+
+  input.addEventListener("change", () => {
+    const file = input.files && input.files[0];
+    if (file) startUpload(file);
+    input.value = ""; // choosing the same file again is a new upload
+  });
+
+  // A file dropped next to the zone must not make the browser navigate away to it.
+  for (const type of ["dragover", "drop"]) {
+    window.addEventListener(type, (event) => event.preventDefault());
+  }
+  let dragDepth = 0;
+  zone.addEventListener("dragenter", (event) => {
+    event.preventDefault();
+    dragDepth += 1;
+    zone.classList.add("is-dragover");
+  });
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+  });
+  zone.addEventListener("dragleave", () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) zone.classList.remove("is-dragover");
+  });
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    dragDepth = 0;
+    zone.classList.remove("is-dragover");
+    const file = event.dataTransfer.files && event.dataTransfer.files[0];
+    if (file) startUpload(file);
+  });
+
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) refreshTable();
+  });
+
+  refreshTable();
+})();

@@ -1,0 +1,59 @@
+"""Following an upload until it is completed, failed or rejected, with a progress bar
+over its chunks on stderr."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+
+import click
+
+from oms.cli.client import ApiClient
+from oms.cli.errors import ApiUnavailable, WaitTimedOut
+from oms.uploads.status import TERMINAL
+
+POLL_S = 0.5
+# A wait survives the API being briefly unreachable (a restart) for this long.
+OUTAGE_S = 30.0
+
+timeout_option = click.option(
+    "--timeout", "timeout_s", type=click.FloatRange(min=0), default=3600.0, show_default=True,
+    metavar="SECONDS", help="Stop waiting after this long (exit 5); the upload goes on.")
+
+
+def wait_for_upload(client: ApiClient, upload_id: str, timeout_s: float,
+                    clock: Callable[[], float] = time.monotonic,
+                    sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Poll GET /uploads/<id> until the upload is terminal; return its last state."""
+    deadline = clock() + timeout_s
+    follow = f"it goes on in the background; follow it with: oms status {upload_id}"
+    unreachable_since: float | None = None
+    with ExitStack() as stack:
+        bar = None
+        while True:
+            try:
+                upload = client.get_upload(upload_id)
+                unreachable_since = None
+            except ApiUnavailable as exc:
+                unreachable_since = unreachable_since or clock()
+                if clock() - unreachable_since >= OUTAGE_S or clock() >= deadline:
+                    exc.details.append(follow)
+                    raise
+                sleep(POLL_S)
+                continue
+            chunks = upload["chunks"]
+            if bar is None and chunks["total"]:
+                bar = stack.enter_context(click.progressbar(
+                    length=chunks["total"], label="Processing chunks", show_pos=True,
+                    show_eta=False, file=sys.stderr))
+            if bar is not None:
+                bar.update(max(0, chunks["done"] + chunks["failed"] - bar.pos))
+            if upload["status"] in TERMINAL:
+                return upload
+            if clock() >= deadline:
+                raise WaitTimedOut(
+                    f"upload {upload_id} is still {upload['status']} after {timeout_s:g} s "
+                    f"({chunks['done']} of {chunks['total']} chunks done)", [follow])
+            sleep(POLL_S)

@@ -1,0 +1,57 @@
+"""What ``GET /metrics`` answers, in Prometheus text format.
+
+- ``oms_uploads{status}`` and ``oms_rows_total{outcome}``: read from MongoDB at each scrape
+  (one small document per upload, the same counters as ``GET /stats``);
+- ``oms_chunk_seconds``, ``oms_ims_request_seconds``, ``oms_kafka_delivery_failures_total``:
+  measured in the worker processes, read from their files (oms/observability/metrics.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from pymongo.errors import PyMongoError
+
+from oms.config import Settings
+from oms.observability.metrics import WorkerFilesCollector, deployment_dir
+from oms.stats import current_stats
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class UploadCountsCollector:
+    """Uploads by status and rows by outcome, from the upload documents in MongoDB."""
+
+    def collect(self):
+        up = GaugeMetricFamily("oms_mongo_up", "1 if MongoDB answered this scrape")
+        try:
+            stats = current_stats()
+        except PyMongoError as exc:
+            log.warning("metrics: MongoDB did not answer: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        uploads = GaugeMetricFamily("oms_uploads", "Uploads by status", labels=["status"])
+        for status, count in sorted(stats["uploads"]["by_status"].items()):
+            uploads.add_metric([status], count)
+        yield uploads
+        rows = CounterMetricFamily(
+            "oms_rows", "Rows of finished chunks by outcome; processed = valid + invalid, "
+            "duplicate is the part of invalid whose order_id was already used",
+            labels=["outcome"])
+        for outcome in ("valid", "invalid", "duplicate"):
+            rows.add_metric([outcome], stats["rows"][outcome])
+        yield rows
+
+
+def render(settings: Settings) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(UploadCountsCollector())
+    registry.register(WorkerFilesCollector(deployment_dir(settings)))
+    return generate_latest(registry)
