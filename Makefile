@@ -32,6 +32,7 @@ bench: venv  ## time a generated 100k-row file through the running stack (ROWS=.
 	$(PY) benchmarks/bench.py --rows $(or $(ROWS),100000)
 
 test: stack  ## bring the stack up if needed, then run every test
+	$(PY) -m devstack.browser >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv

@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ims.catalog import Catalog
 from ims.errors import Busy
@@ -65,15 +65,14 @@ class InventoryStore:
         self.ensure_indexes()
         now = utcnow()
         hubs = [
-            UpdateOne(
+            (
                 {"_id": h["hub_id"]},
                 {"$set": {"name": h["name"], "city": h["city"], "updated_at": now}},
-                upsert=True,
             )
             for h in catalog["hubs"]
         ]
         skus = [
-            UpdateOne(
+            (
                 {"_id": s["sku"]},
                 {
                     "$set": {
@@ -82,7 +81,6 @@ class InventoryStore:
                         "updated_at": now,
                     }
                 },
-                upsert=True,
             )
             for s in catalog["skus"]
         ]
@@ -218,18 +216,16 @@ def _existing_ids(collection: Collection, ids: set[str]) -> set[str]:
     return {d["_id"] for d in collection.find({"_id": {"$in": list(ids)}}, {"_id": 1})}
 
 
-def _bulk_upsert(collection: Collection, operations: list[UpdateOne]) -> None:
-    if not operations:
-        return
-    try:
-        collection.bulk_write(operations, ordered=False)
-    except BulkWriteError as exc:
-        # Two processes seeding at once can race on one upsert; the second try updates.
-        if exc.details.get("writeConcernErrors") or any(
-            e["code"] != DUPLICATE_KEY for e in exc.details["writeErrors"]
-        ):
-            raise
-        collection.bulk_write(operations, ordered=False)
+def _bulk_upsert(collection: Collection, operations: list[tuple[dict, dict]]) -> None:
+    """Apply (filter, update) upserts one by one (the catalog is small). Not
+    ``bulk_write``: FerretDB 1.24 can answer a bulk upsert without ``nModified``, which
+    pymongo turns into a KeyError; two gunicorn workers seeding at once hit it. A racing
+    upsert's duplicate key is retried once, as an update."""
+    for query, update in operations:
+        try:
+            collection.update_one(query, update, upsert=True)
+        except DuplicateKeyError:
+            collection.update_one(query, update, upsert=True)
 
 
 def _insert_ignoring_duplicates(

@@ -6,7 +6,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from oms.api import auth, errors, health, invalid_files, orders, stats, uploads
+from oms.api import auth, errors, health, invalid_files, orders, page, stats, uploads
 from oms.config import get_settings
 from oms.observability.logging import configure_logging
 from oms.stores import mongo, s3
@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     api = Api(app)
     for blueprint in (uploads.blp, orders.blp, invalid_files.blp, stats.blp, health.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(page.bp)  # the upload page: not an API resource, not in OpenAPI
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     errors.register(app)
     auth.register(app, app.config.get("API_KEYS", settings.api_keys))

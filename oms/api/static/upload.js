@@ -20,6 +20,8 @@
     not_csv: "This is not a CSV file",
     not_multipart: "The file could not be sent",
     missing_columns: "Required columns are missing",
+    unauthorized: "An API key is needed",
+    forbidden: "The API key was refused",
   };
 
   const $ = (id) => document.getElementById(id);

@@ -1,0 +1,223 @@
+"""The upload page in a real browser (Debian's Chromium driven by Playwright), against the
+API served by gunicorn with a real worker, IMS and the local stack behind it."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.browser import CHROMIUM_ARGS, ensure_chromium
+from oms.ingest.header import REQUIRED_COLUMNS
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_orders.csv"
+SCREENSHOT = ROOT / "docs" / "upload-page.png"
+PROCESSING_TIMEOUT_MS = 120_000
+API_KEY = "testkey"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=ensure_chromium(),
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sample_copy(directory: Path) -> Path:
+    """sample_orders.csv with order_ids of its own: every order_id is unique across
+    uploads, so the original's orders are left for tests/pipeline/test_sample_orders.py.
+    Only the "ORD" prefix changes, so each row stays valid or invalid as it was."""
+    tag = "UI" + uuid.uuid4().hex[:4].upper()
+    with SAMPLE.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    for row in rows[1:]:
+        if row and row[0].startswith("ORD"):
+            row[0] = tag + row[0][3:]
+    path = directory / SAMPLE.name
+    with path.open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    return path
+
+
+def shown_number(page, selector: str) -> int:
+    return int(re.sub(r"\D", "", page.locator(selector).inner_text()))
+
+
+def wait_for_terminal(page) -> str:
+    """Wait until the page's current upload is completed; return its id."""
+    from playwright.sync_api import expect
+
+    current = page.locator("#current")
+    expect(current).to_have_attribute("data-status", re.compile("completed|failed|rejected"),
+                                      timeout=PROCESSING_TIMEOUT_MS)
+    upload_id = current.get_attribute("data-upload-id")
+    status = current.get_attribute("data-status")
+    if status != "completed":
+        pytest.fail(f"upload {upload_id} ended {status}: "
+                    f"{page.locator('#current-error').inner_text()}")
+    return upload_id
+
+
+def test_upload_shows_progress_counts_and_invalid_rows(api_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    response = page.goto(f"{api_server}/")
+    assert response.status == 200, "GET / must serve the page (blueprint oms.api.page.bp)"
+    expect(page.get_by_role("heading", name="Upload orders")).to_be_visible()
+    expect(page.get_by_text("Drop a CSV here or choose a file")).to_be_visible()
+
+    page.set_input_files("#file-input", sample_copy(tmp_path))
+    upload_id = wait_for_terminal(page)
+
+    upload = requests.get(f"{api_server}/uploads/{upload_id}", timeout=10).json()
+    assert upload["status"] == "completed"
+    shown = {name: shown_number(page, f"#count-{name}")
+             for name in ("rows", "valid", "invalid", "duplicate")}
+    assert shown == {name: upload["counts"][name] for name in shown}
+    assert upload["counts"]["invalid"] > 0  # sample_orders.csv has invalid rows on purpose
+    expect(page.locator("#current-badge")).to_have_text("Completed")
+    expect(page.locator("#processing-value")).to_have_text(
+        f"{upload['chunks']['total']} / {upload['chunks']['total']} chunks")
+
+    row = page.locator(f'#recent-body tr[data-upload-id="{upload_id}"]')
+    expect(row).to_have_attribute("data-status", "completed", timeout=10_000)
+    expect(row.locator(".badge")).to_have_text("Completed")
+
+    with page.expect_download() as download_info:
+        page.locator("#current-download").click()
+    download = download_info.value
+    saved = tmp_path / "invalid.csv"
+    download.save_as(saved)
+    with saved.open(newline="") as handle:
+        records = list(csv.reader(handle))
+    assert records[0][-2:] == ["row_number", "errors"]
+    assert len(records) - 1 == upload["counts"]["invalid"]
+    assert download.suggested_filename == f"invalid-{upload['invalid_file']}"
+
+    # docs/upload-page.png is refreshed on request only, so test runs leave the tree clean.
+    target = SCREENSHOT if os.environ.get("OMS_UPDATE_SCREENSHOT") else tmp_path / "page.png"
+    target.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000
+
+
+def test_refused_file_names_its_missing_columns(api_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    header = ["tenant_id", "seller_id", "hub_id", "sku_id", "quantity"]
+    refused = tmp_path / "wrong_columns.csv"
+    refused.write_text(",".join(header) + "\n1,2,3,4,5\n")
+    before = requests.get(f"{api_server}/uploads", timeout=10).json()["total"]
+
+    page.goto(f"{api_server}/")
+    page.set_input_files("#file-input", refused)
+
+    alert = page.locator("#upload-error")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("Required columns are missing")
+    expect(alert).to_contain_text("wrong_columns.csv")
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    expect(page.locator("#missing-columns li")).to_have_text(missing)
+    expect(page.locator("#current")).to_be_hidden()
+    # Nothing was stored: no upload appeared.
+    assert requests.get(f"{api_server}/uploads", timeout=10).json()["total"] == before
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def keyed_api_server(pipeline, tmp_path):
+    """A second API (gunicorn) on this session's stack, with OMS_API_KEYS set."""
+    port = _free_port()
+    log = tmp_path / "api-with-keys.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--threads", "4", "oms.api.wsgi:app"],
+        cwd=ROOT, env={**os.environ, "OMS_API_KEYS": API_KEY}, stdout=log.open("wb"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"OMS API with keys did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_page_asks_for_the_api_key_once_and_sends_it(keyed_api_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    assert requests.get(f"{keyed_api_server}/uploads", timeout=10).status_code == 401
+    page.goto(f"{keyed_api_server}/")  # the page itself is open
+
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("API key needed")
+    page.get_by_role("textbox", name="API key").fill("not-the-key")
+    page.get_by_role("button", name="Save key").click()
+    expect(dialog).to_contain_text("API key refused")
+    page.get_by_role("textbox", name="API key").fill(API_KEY)
+    page.get_by_role("button", name="Save key").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#recent-error")).to_be_hidden()
+    assert page.evaluate("localStorage.getItem('oms.apiKey')") == API_KEY
+
+    page.reload()  # the stored key is used: no second question
+    page.set_input_files("#file-input", sample_copy(tmp_path))
+    upload_id = wait_for_terminal(page)
+    expect(dialog).to_be_hidden()
+
+    upload = requests.get(f"{keyed_api_server}/uploads/{upload_id}",
+                          headers={"X-API-Key": API_KEY}, timeout=10).json()
+    assert shown_number(page, "#count-valid") == upload["counts"]["valid"]
+    assert shown_number(page, "#count-invalid") == upload["counts"]["invalid"]
+
+    # The download goes through fetch() with the key (a plain link would get 401).
+    with page.expect_download() as download_info:
+        page.locator(f'#recent-body tr[data-upload-id="{upload_id}"] a[data-download]').click()
+    saved = tmp_path / "invalid.csv"
+    download_info.value.save_as(saved)
+    with saved.open(newline="") as handle:
+        assert len(list(csv.reader(handle))) - 1 == upload["counts"]["invalid"]
