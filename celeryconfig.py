@@ -35,6 +35,17 @@ task_time_limit = _settings.task_time_limit_s
 task_soft_time_limit = max(_settings.task_time_limit_s - 30, 5)
 task_track_started = True
 
+# Monitoring: the workers send every task event (sent, received, started, succeeded,
+# failed, retried) and their heartbeats to Flower through Redis, since SQS cannot carry
+# them (PITFALLS.md, "Flower over an SQS broker"; oms/observability/events.py). Flower:
+# `celery -A workers.app -b <oms_events_url> flower` (-b after `flower` is ignored).
+worker_send_task_events = True
+task_send_sent_event = True
+oms_events_url = _settings.events_broker_url
+worker_consumer = "oms.observability.events:Consumer"
+# One event exchange per deployment, so those sharing a Redis see only their own events.
+event_exchange = f"{_settings.sqs_queue_prefix}celeryev"
+
 task_default_queue = "default"
 worker_hijack_root_logger = False
 worker_cancel_long_running_tasks_on_connection_loss = True

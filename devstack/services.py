@@ -225,6 +225,7 @@ def _api() -> Launch:
 
 
 def _worker() -> Launch:
+    """Task events go to Flower by configuration (worker_send_task_events, over Redis)."""
     schedule = data_dir("celery") / "beat-schedule"
     return Launch([sys.executable, "-m", "celery", "-A", "workers.app", "worker",
                    "--loglevel", "INFO", "--concurrency", "2", "--beat",
@@ -239,8 +240,15 @@ def _check_worker() -> None:
 
 
 def _flower() -> Launch:
-    return Launch([sys.executable, "-m", "celery", "-A", "workers.app", "flower",
-                   f"--address={HOST}", "--port=5555"])
+    """Flower reads the workers' events where they send them, Redis (`-b` must come before
+    `flower`: after it Celery options are ignored); the same app names the tasks. Workers
+    send events on their own, so Flower need not ask them to (no remote control on SQS)."""
+    from oms.config import get_settings
+
+    return Launch([sys.executable, "-m", "celery", "-A", "workers.app",
+                   "-b", get_settings().events_broker_url, "flower",
+                   f"--address={HOST}", "--port=5555", "--enable_events=False"],
+                  env={"FLOWER_UNAUTHENTICATED_API": "true"})  # its HTTP API, on loopback
 
 
 APP = [

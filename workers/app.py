@@ -9,6 +9,7 @@ from celery.signals import (
     task_postrun,
     task_prerun,
     worker_init,
+    worker_process_init,
     worker_process_shutdown,
     worker_shutdown,
 )
@@ -54,6 +55,12 @@ def _metrics_files(sender: str, **_) -> None:
     directory = metrics.worker_dir(get_settings(), sender)
     metrics.enable_multiprocess(directory)
     _metrics_dir.append(directory)
+
+
+@worker_process_init.connect
+def _pool_process_metrics(**_) -> None:
+    """Every metric present (at zero) from the start, in this pool process's files."""
+    metrics.build_all()
 
 
 @worker_process_shutdown.connect

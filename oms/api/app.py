@@ -6,7 +6,17 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from oms.api import auth, errors, health, invalid_files, orders, page, stats, uploads
+from oms.api import (
+    auth,
+    errors,
+    health,
+    invalid_files,
+    metrics,
+    orders,
+    page,
+    stats,
+    uploads,
+)
 from oms.config import get_settings
 from oms.observability.logging import configure_logging
 from oms.stores import mongo, s3
@@ -30,7 +40,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(test_config or {})
     configure_logging(settings.log_level)
     api = Api(app)
-    for blueprint in (uploads.blp, orders.blp, invalid_files.blp, stats.blp, health.blp):
+    for blueprint in (uploads.blp, orders.blp, invalid_files.blp, stats.blp, health.blp,
+                      metrics.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(page.bp)  # the upload page: not an API resource, not in OpenAPI
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)

@@ -10,7 +10,8 @@ from flask import Flask, request
 from oms.api.errors import error_response
 
 OPEN_ENDPOINTS = {"health.Health", "health.Ready", "static", "page.index", "page.static",
-                  "api-docs.openapi_swagger_ui", "api-docs.openapi_json", "docs_assets"}
+                  "api-docs.openapi_swagger_ui", "api-docs.openapi_json", "docs_assets",
+                  "metrics.Metrics"}  # Prometheus scrapes without a key
 HEADER = "X-API-Key"
 
 

@@ -58,6 +58,12 @@ def __getattr__(name: str):
         return _built[name]
 
 
+def build_all() -> None:
+    """Build every metric now, so each appears (at zero) before its first event."""
+    for name in _DEFINITIONS:
+        __getattr__(name)
+
+
 def deployment_dir(settings: Settings) -> Path:
     """Where the workers of this deployment (its queue prefix) keep their directories."""
     return Path(settings.metrics_dir) / (settings.sqs_queue_prefix.strip("-_.") or "default")
@@ -90,6 +96,10 @@ def mark_process_dead(pid: int) -> None:
 def remove_dir(directory: Path) -> None:
     """The worker stopped: its samples leave the sums (counters restart from zero)."""
     shutil.rmtree(directory, ignore_errors=True)
+    try:
+        directory.parent.rmdir()  # the deployment's, once its last worker is gone
+    except OSError:
+        pass
 
 
 class WorkerFilesCollector:

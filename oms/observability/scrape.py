@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from pymongo.errors import PyMongoError
 
@@ -20,7 +24,8 @@ from oms.stats import current_stats
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# What generate_latest writes, as prometheus_client's own servers label it by default.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 class UploadCountsCollector:
