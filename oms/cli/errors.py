@@ -16,16 +16,18 @@ class ExitCode(IntEnum):
     REFUSED = 3  # the API answered 4xx
     UNAVAILABLE = 4  # the API did not answer, or answered 5xx
     TIMED_OUT = 5  # --timeout passed while waiting for an upload
+    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
 EXIT_CODES_HELP = """\b
 Exit codes:
-  0  success (for upload and retry --wait: the upload completed)
-  1  the upload finished but failed or was rejected
-  2  usage error (bad command line)
-  3  the API refused the request (4xx); its message is printed
-  4  the API is unreachable or answered with a server error (5xx)
-  5  timed out waiting for the upload (--timeout)"""
+    0  success (for upload and retry --wait: the upload completed)
+    1  the upload finished but failed or was rejected
+    2  usage error (bad command line)
+    3  the API refused the request (4xx); its message is printed
+    4  the API is unreachable or answered with a server error (5xx)
+    5  timed out waiting for the upload (--timeout); it goes on
+  130  interrupted (Ctrl-C); an upload already accepted goes on"""
 
 
 class CliError(Exception):
@@ -60,6 +62,12 @@ class WaitTimedOut(CliError):
     """The upload was still running when --timeout passed (it goes on in the background)."""
 
     exit_code = ExitCode.TIMED_OUT
+
+
+class Interrupted(CliError):
+    """Ctrl-C. Stopping the wait does not stop the upload, which runs in the workers."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class NotFound(CliError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import click
 
 from oms.cli import orders, stats, uploads
 from oms.cli.client import ApiClient
-from oms.cli.errors import EXIT_CODES_HELP, CliError
+from oms.cli.errors import EXIT_CODES_HELP, CliError, Interrupted
 
 
 class OmsGroup(click.Group):
@@ -16,10 +18,16 @@ class OmsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CliError as exc:
-            click.secho(f"error: {exc.message}", err=True, fg="red")
-            for line in exc.details:
-                click.echo(f"  {line}", err=True)
-            ctx.exit(exc.exit_code)
+            _fail(ctx, exc)
+        except KeyboardInterrupt:
+            _fail(ctx, Interrupted("interrupted"))
+
+
+def _fail(ctx: click.Context, exc: CliError) -> NoReturn:
+    click.secho(f"error: {exc.message}", err=True, fg="red")
+    for line in exc.details:
+        click.echo(f"  {line}", err=True)
+    ctx.exit(exc.exit_code)
 
 
 def _check_url(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -204,7 +204,8 @@ def invalid(client: ApiClient, upload_id: str, output: str | None) -> None:
         return
     target = Path(output or name)
     written = write_atomically(target, blocks)
-    note(f"wrote {size(written)} ({upload['counts']['invalid']:,} invalid rows) to {target}")
+    rows = (upload.get("counts") or {}).get("invalid", 0)
+    note(f"wrote {size(written)} ({rows:,} invalid rows) to {target}")
 
 
 def _why_no_invalid_file(upload: dict) -> str:
@@ -212,7 +213,8 @@ def _why_no_invalid_file(upload: dict) -> str:
         return f"it is still {upload['status']}; follow it with: oms status {upload['upload_id']}"
     if upload["status"] == UploadStatus.COMPLETED:
         return "every row was valid"
-    return f"it {upload['status']}: {upload.get('error') or 'no rows were checked'}"
+    outcome = "was rejected" if upload["status"] == UploadStatus.REJECTED else "failed"
+    return f"it {outcome}: {upload.get('error') or 'no rows were checked'}"
 
 
 def write_atomically(target: Path, blocks: Iterable[bytes]) -> int:

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 import click
 
 from oms.cli.client import ApiClient
-from oms.cli.errors import ApiUnavailable, WaitTimedOut
+from oms.cli.errors import ApiUnavailable, Interrupted, WaitTimedOut
 from oms.uploads.status import TERMINAL
 
 POLL_S = 0.5
@@ -27,8 +27,16 @@ def wait_for_upload(client: ApiClient, upload_id: str, timeout_s: float,
                     clock: Callable[[], float] = time.monotonic,
                     sleep: Callable[[float], None] = time.sleep) -> dict:
     """Poll GET /uploads/<id> until the upload is terminal; return its last state."""
-    deadline = clock() + timeout_s
     follow = f"it goes on in the background; follow it with: oms status {upload_id}"
+    try:
+        return _poll(client, upload_id, timeout_s, follow, clock, sleep)
+    except KeyboardInterrupt:
+        raise Interrupted(f"stopped waiting for upload {upload_id}", [follow]) from None
+
+
+def _poll(client: ApiClient, upload_id: str, timeout_s: float, follow: str,
+          clock: Callable[[], float], sleep: Callable[[float], None]) -> dict:
+    deadline = clock() + timeout_s
     unreachable_since: float | None = None
     with ExitStack() as stack:
         bar = None
@@ -37,7 +45,8 @@ def wait_for_upload(client: ApiClient, upload_id: str, timeout_s: float,
                 upload = client.get_upload(upload_id)
                 unreachable_since = None
             except ApiUnavailable as exc:
-                unreachable_since = unreachable_since or clock()
+                if unreachable_since is None:
+                    unreachable_since = clock()
                 if clock() - unreachable_since >= OUTAGE_S or clock() >= deadline:
                     exc.details.append(follow)
                     raise
