@@ -34,23 +34,13 @@ from pathlib import Path
 
 try:
     from ims.catalog import CATALOG_PATH, load_catalog
+    from oms.ingest.header import REQUIRED_COLUMNS
 except ModuleNotFoundError:  # run as a plain script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from ims.catalog import CATALOG_PATH, load_catalog
+    from oms.ingest.header import REQUIRED_COLUMNS
 
-COLUMNS = [
-    "order_id",
-    "customer_name",
-    "customer_email",
-    "product_name",
-    "sku",
-    "hub_id",
-    "quantity",
-    "unit_price",
-    "total_amount",
-    "order_date",
-    "shipping_address",
-]
+COLUMNS = list(REQUIRED_COLUMNS)
 
 # rule name -> the field it breaks
 RULES = {
@@ -276,7 +266,8 @@ class OrderFactory:
         street = f"{rng.randint(1, 999)} {rng.choice(STREETS)}"
         kind = rng.random()
         if kind < 0.03:  # quoted newline: the record spans two physical lines
-            return f"Flat {rng.randint(1, 40)}{rng.choice('ABCD')}, Tower {rng.randint(1, 9)}\n{street}, {city} {pin}"
+            flat = f"Flat {rng.randint(1, 40)}{rng.choice('ABCD')}, Tower {rng.randint(1, 9)}"
+            return f"{flat}\n{street}, {city} {pin}"
         if kind < 0.6:  # quoted commas
             return f"{street}, {city}, {pin}"
         return f"{street} {city} {pin}"

@@ -30,7 +30,7 @@ def _up(services: list[Service]) -> None:
         began = time.monotonic()
         try:
             started = processes.start(service)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  (report every service, then fail)
             failed.append(service.name)
             click.echo(f"[devstack] {service.name}: FAILED: {exc}", err=True)
         else:

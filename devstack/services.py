@@ -13,9 +13,9 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from devstack import install
 
@@ -63,13 +63,13 @@ def _check_moto() -> None:
     import boto3
     from botocore.config import Config
 
-    kwargs = dict(
-        endpoint_url=f"http://{HOST}:4566",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1}),
-    )
+    kwargs = {
+        "endpoint_url": f"http://{HOST}:4566",
+        "region_name": "us-east-1",
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+        "config": Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1}),
+    }
     boto3.client("s3", **kwargs).list_buckets()
     boto3.client("sqs", **kwargs).list_queues()
     boto3.client("sns", **kwargs).list_topics()

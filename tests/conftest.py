@@ -7,27 +7,20 @@ never see each other's data; they are removed at the end.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
+from tests.servers import ROOT, free_port, gunicorn
+
 RUN_ID = uuid.uuid4().hex[:8]
-ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-IMS_PORT = _free_port()
-API_PORT = _free_port()
+IMS_PORT = free_port()
+API_PORT = free_port()
 
 # Set before any oms module reads the settings (they are read once per process).
 TEST_ENV = {
@@ -122,7 +115,7 @@ def worker(settings):
             try:
                 assert ping.delay(1).get(timeout=5) == {"pong": 1}
                 break
-            except Exception:
+            except Exception:  # noqa: BLE001  (not up yet: keep asking until the deadline)
                 if time.monotonic() > deadline:
                     pytest.fail(f"celery worker did not answer within 60s; see {log}")
         yield process
@@ -138,27 +131,8 @@ def worker(settings):
 def ims_service(stack):
     """The reference IMS on its own port and database, as a real HTTP server."""
     log = ROOT / ".stack" / "logs" / f"test-ims-{RUN_ID}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{IMS_PORT}", "--workers", "2",
-         "ims.wsgi:app"],
-        cwd=ROOT, env={**os.environ}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    import requests
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{IMS_PORT}/healthz", timeout=2).ok:
-                break
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"IMS did not start; see {log}")
-        time.sleep(0.3)
-    yield f"http://127.0.0.1:{IMS_PORT}"
-    process.terminate()
-    process.wait(timeout=30)
+    with gunicorn("ims.wsgi:app", log, port=IMS_PORT) as (url, _):
+        yield url
     import pymongo
 
     with pymongo.MongoClient(os.environ.get("OMS_MONGO_URI", "mongodb://127.0.0.1:27018")) as c:
@@ -184,25 +158,5 @@ def api_server(pipeline):
     """The OMS API served by gunicorn over real HTTP (for the CLI and browser tests),
     with a worker and IMS behind it. Yields its base URL."""
     log = ROOT / ".stack" / "logs" / f"test-api-{RUN_ID}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{API_PORT}", "--workers", "2",
-         "--threads", "4", "--timeout", "600", "oms.api.wsgi:app"],
-        cwd=ROOT, env={**os.environ}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    import requests
-
-    url = f"http://127.0.0.1:{API_PORT}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).ok:
-                break
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"OMS API did not start; see {log}")
-        time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    with gunicorn("oms.api.wsgi:app", log, port=API_PORT) as (url, _):
+        yield url

@@ -37,7 +37,7 @@ def ingest_upload(self, upload_id: str) -> dict:
         result = split.split_upload(upload_id)
     except TRANSIENT as exc:
         if self.request.retries < get_settings().task_max_retries:
-            raise self.retry(exc=exc, countdown=backoff(self.request.retries))
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
         repo.transition(upload_id, UploadStatus.FAILED, error_code="unavailable",
                         error=f"could not split the file after {self.request.retries + 1} "
                               f"attempts: {exc}")
@@ -67,7 +67,7 @@ def process_chunk(self, upload_id: str, index: int) -> dict:
         if self.request.retries < get_settings().task_max_retries:
             log.warning("chunk %s/%s: %s; retrying", upload_id, index, exc,
                         extra={"upload_id": upload_id, "chunk": index})
-            raise self.retry(exc=exc, countdown=backoff(self.request.retries))
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
         error = f"gave up after {self.request.retries + 1} attempts: {exc}"
     except Exception as exc:  # a bug or bad data we did not foresee: record, do not loop
         log.exception("chunk %s/%s failed", upload_id, index,
@@ -82,7 +82,7 @@ def finalize_upload(self, upload_id: str) -> dict:
     try:
         return finalize.finalize_upload(upload_id)
     except TRANSIENT as exc:
-        raise self.retry(exc=exc, countdown=backoff(min(self.request.retries, 7)))
+        raise self.retry(exc=exc, countdown=backoff(min(self.request.retries, 7))) from exc
 
 
 @shared_task(name="oms.republish_outbox")

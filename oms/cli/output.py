@@ -41,7 +41,7 @@ def table(items: Sequence[dict], columns: Sequence[Column]) -> str:
     lines = [[c.title for c in columns], *cells]
     return "\n".join(
         "  ".join(cell.rjust(w) if c.right else cell.ljust(w)
-                  for cell, w, c in zip(line, widths, columns)).rstrip()
+                  for cell, w, c in zip(line, widths, columns, strict=True)).rstrip()
         for line in lines)
 
 

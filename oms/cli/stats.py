@@ -35,4 +35,4 @@ def aligned(lines: list[tuple[str, object]]) -> str:
     label_width = max(len(label) for label, _ in lines)
     value_width = max(len(value) for value in values)
     return "\n".join(f"{label.ljust(label_width)}  {value.rjust(value_width)}".rstrip()
-                     for (label, _), value in zip(lines, values))
+                     for (label, _), value in zip(lines, values, strict=True))

@@ -186,7 +186,7 @@ class _Splitter:
                     self._cut(block, q)
                 self.has_content = True
                 prev = block[q - 1] if q else self.last_byte
-                if prev == _COMMA or prev == _LF or prev == _CR or prev == _NONE:
+                if prev in (_COMMA, _LF, _CR, _NONE):
                     self.mode = _QUOTED
                 i = q + 1  # otherwise a literal quote inside an unquoted field
             elif self.mode == _QUOTED:

@@ -222,7 +222,7 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
         columns=columns,
         normalized=normalized,
         missing=tuple(n for n in REQUIRED_COLUMNS if n not in positions),
-        extra=tuple(c for c, n in zip(columns, normalized) if n not in required),
+        extra=tuple(c for c, n in zip(columns, normalized, strict=True) if n not in required),
         duplicates=tuple(n for n, p in positions.items() if n and len(p) > 1),
         data_offset=data_offset,
         index={n: positions[n][0] for n in REQUIRED_COLUMNS if n in positions},

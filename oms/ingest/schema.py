@@ -178,10 +178,10 @@ class _OrderDate(_Text):
             if moment.tzinfo is None:
                 return moment.replace(tzinfo=UTC)
             return moment.astimezone(UTC)
-        except (ValueError, OverflowError):
+        except (ValueError, OverflowError) as exc:
             raise ValidationError(
                 f"is not a real calendar date or time (got {_shown(text)})"
-            )
+            ) from exc
 
 
 class OrderRowSchema(Schema):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from oms.ingest.header import REQUIRED_COLUMNS, Header
 from oms.ingest.invalid_file import invalid_rows_csv
@@ -49,7 +49,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
     valid, invalid = validate_records(read_records(data, header, chunk["first_line"]))
     valid, invalid = check_inventory(valid, invalid, header)
 
-    created_at = datetime.now(timezone.utc)
+    created_at = datetime.now(UTC)
     outcome = store.insert_orders(
         [store.order_document(row, upload_id, created_at) for row in valid],
         rerun=attempt > 1,

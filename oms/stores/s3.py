@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -144,7 +145,7 @@ class MultipartWriter:
         self.key = key
         self.size = 0
         self._part_bytes = part_bytes
-        self._spool = tempfile.TemporaryFile()
+        self._spool = tempfile.TemporaryFile()  # noqa: SIM115  (closed by complete/abort)
         self._parts: list[dict] = []
         self._bucket = get_settings().s3_bucket
         try:
@@ -193,7 +194,7 @@ class MultipartWriter:
         except (ClientError, BotoCoreError) as exc:
             log.warning("could not abort multipart upload of %s: %s", self.key, exc)
 
-    def __enter__(self) -> "MultipartWriter":
+    def __enter__(self) -> MultipartWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -6,8 +6,9 @@ history entry, so two processes racing over one upload cannot both win.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
@@ -18,7 +19,7 @@ from oms.uploads.status import ChunkStatus, UploadStatus, sources_of
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def uploads():

@@ -3,18 +3,14 @@
 The file goes to a separate API process whose queue no worker reads, so the 1.2 million
 rows are stored and queued but not processed (that is not what this test is about)."""
 
-import os
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import ROOT, _free_port
 from tests.pipeline.rows import COLUMNS, valid_row
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.integration
 
@@ -36,28 +32,9 @@ def _children(pid: int) -> list[int]:
 @pytest.fixture
 def lone_api(settings, tmp_path):
     run = uuid.uuid4().hex[:6]
-    port = _free_port()
-    env = {**os.environ, "OMS_SQS_QUEUE_PREFIX": f"mem{run}-",
-           "OMS_MONGO_DB": f"oms_mem_{run}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--timeout", "600", "oms.api.wsgi:app"],
-        cwd=ROOT, env=env, stdout=(tmp_path / "api.log").open("wb"),
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).ok:
-                break
-        except requests.RequestException:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "API did not start"
-        time.sleep(0.3)
-    yield url, process.pid
-    process.terminate()
-    process.wait(timeout=30)
+    env = {"OMS_SQS_QUEUE_PREFIX": f"mem{run}-", "OMS_MONGO_DB": f"oms_mem_{run}"}
+    with gunicorn("oms.api.wsgi:app", tmp_path / "api.log", workers=1, env=env) as (url, proc):
+        yield url, proc.pid
     import pymongo
 
     with pymongo.MongoClient(settings.mongo_uri) as client:

@@ -6,10 +6,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +14,7 @@ import requests
 
 from devstack.browser import CHROMIUM_ARGS, ensure_chromium
 from oms.ingest.header import REQUIRED_COLUMNS
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.integration
 
@@ -148,42 +145,12 @@ def test_refused_file_names_its_missing_columns(api_server, page, tmp_path):
     assert requests.get(f"{api_server}/uploads", timeout=10).json()["total"] == before
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def keyed_api_server(pipeline, tmp_path):
     """A second API (gunicorn) on this session's stack, with OMS_API_KEYS set."""
-    port = _free_port()
-    log = tmp_path / "api-with-keys.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--threads", "4", "oms.api.wsgi:app"],
-        cwd=ROOT, env={**os.environ, "OMS_API_KEYS": API_KEY}, stdout=log.open("wb"),
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"OMS API with keys did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
+    with gunicorn("oms.api.wsgi:app", tmp_path / "api-with-keys.log", workers=1,
+                  env={"OMS_API_KEYS": API_KEY}) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_page_asks_for_the_api_key_once_and_sends_it(keyed_api_server, page, tmp_path):

@@ -15,20 +15,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ims.catalog import load_catalog
+from oms.ingest.header import REQUIRED_COLUMNS
 
-COLUMNS = [
-    "order_id",
-    "customer_name",
-    "customer_email",
-    "product_name",
-    "sku",
-    "hub_id",
-    "quantity",
-    "unit_price",
-    "total_amount",
-    "order_date",
-    "shipping_address",
-]
+COLUMNS = list(REQUIRED_COLUMNS)
 ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 QUANTITY = re.compile(r"^[0-9]+$")

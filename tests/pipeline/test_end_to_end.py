@@ -1,13 +1,18 @@
 """A file through the whole pipeline on the real stack: API -> S3 -> SQS -> worker ->
 MongoDB + Kafka + invalid file."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from oms.stores import mongo
-from tests.pipeline.helpers import invalid_rows, read_topic, upload_bytes, wait_for_upload
+from tests.pipeline.helpers import (
+    invalid_rows,
+    read_topic,
+    upload_bytes,
+    wait_for_upload,
+)
 from tests.pipeline.rows import to_csv, valid_row
 
 pytestmark = pytest.mark.integration
@@ -61,7 +66,7 @@ def test_mixed_file_across_chunks_stores_valid_rows_and_reports_every_invalid_on
     assert order["item"]["unit_price_cents"] == int(Decimal(rows[1]["unit_price"]) * 100)
     assert order["item"]["total_amount_cents"] == int(Decimal(rows[1]["total_amount"]) * 100)
     assert order["item"]["quantity"] == int(rows[1]["quantity"])
-    assert order["order_date"] == datetime(2025, 3, 1, tzinfo=timezone.utc)
+    assert order["order_date"] == datetime(2025, 3, 1, tzinfo=UTC)
     assert all(o["_id"] == f"{upload['upload_id']}:{o['row_number']}" for o in stored)
 
     events = [m for m in read_topic(settings.kafka_bootstrap, settings.topic("order.created"),

@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from oms.stores import mongo
-from tests.pipeline.helpers import invalid_rows, read_topic, upload_file, wait_for_upload
+from tests.pipeline.helpers import (
+    invalid_rows,
+    read_topic,
+    upload_file,
+    wait_for_upload,
+)
 
 pytestmark = pytest.mark.integration
 
