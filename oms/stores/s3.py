@@ -34,6 +34,10 @@ def client():
     )
 
 
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
 def _translate(exc: Exception, key: str) -> Exception:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
@@ -73,7 +77,11 @@ def get_range(key: str, start: int, end: int) -> bytes:
         response = client().get_object(Bucket=get_settings().s3_bucket, Key=key,
                                        Range=f"bytes={start}-{end - 1}")
         return response["Body"].read()
-    except (ClientError, BotoCoreError) as exc:
+    except ClientError as exc:
+        if _code(exc) == "InvalidRange":
+            return b""  # the object ends before ``start`` (an empty file, say)
+        raise _translate(exc, key) from exc
+    except BotoCoreError as exc:
         raise _translate(exc, key) from exc
 
 
@@ -99,7 +107,7 @@ def iter_blocks(key: str, start: int = 0, block: int = 1024 * 1024) -> Iterator[
                                        Range=f"bytes={start}-")
         yield from response["Body"].iter_chunks(block)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+        if _code(exc) == "InvalidRange":
             return  # start is at (or past) the end: nothing left to read
         raise _translate(exc, key) from exc
     except BotoCoreError as exc:

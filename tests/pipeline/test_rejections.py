@@ -92,3 +92,21 @@ def _io(data: bytes):
     import io
 
     return io.BytesIO(data)
+
+
+def test_an_empty_stored_object_is_rejected_by_the_split_with_zero_orders(settings):
+    """The API refuses empty files, but a file that reaches the pipeline empty (another
+    producer, a truncated copy) must end cleanly too."""
+    upload_id = "e" * 32
+    key = keys.upload_key(upload_id, "empty.csv")
+    s3.put_bytes(key, b"")
+    repo.create_upload(upload_id, filename="empty.csv", key=key, size=0, sha256="x",
+                       chunk_rows=10)
+
+    result = split.split_upload(upload_id)
+
+    upload = repo.get_upload(upload_id)
+    assert result.action == "skip"
+    assert upload["status"] == "rejected"
+    assert upload["error_code"] == "empty_file"
+    assert repo.chunks().count_documents({"upload_id": upload_id}) == 0

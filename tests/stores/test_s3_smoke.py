@@ -36,3 +36,9 @@ def test_blocks_from_the_end_of_the_object_are_none(settings):
     s3.put_bytes("smoke/header-only.csv", b"a,b\n")
 
     assert list(s3.iter_blocks("smoke/header-only.csv", start=4)) == []
+
+
+def test_a_range_past_the_end_of_an_empty_object_is_empty(settings):
+    s3.put_bytes("smoke/empty.csv", b"")
+
+    assert s3.get_range("smoke/empty.csv", 0, 65536) == b""
