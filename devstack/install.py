@@ -83,7 +83,8 @@ def ferretdb_binary() -> Path:
     binary.parent.mkdir(parents=True, exist_ok=True)
     tmp = binary.with_suffix(".tmp")
     _run(
-        ["go", "build", "-mod=readonly", "-tags", "ferretdb_no_postgresql", "-trimpath",
+        ["go", "build", "-mod=readonly", "-buildvcs=false", "-tags", "ferretdb_no_postgresql",
+         "-trimpath",
          "-o", str(tmp), "."],
         cwd=HERE / "ferretdb",
     )
