@@ -5,9 +5,10 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT, RUN_ID
+from tests.conftest import RUN_ID
 from tests.pipeline.helpers import upload_bytes, wait_for_upload
 from tests.pipeline.rows import to_csv, valid_row
+from tests.servers import ROOT
 
 pytestmark = pytest.mark.integration
 

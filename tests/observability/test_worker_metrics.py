@@ -9,7 +9,7 @@ from confluent_kafka import Producer
 from oms.observability import metrics
 from oms.observability.metrics import WorkerFilesCollector
 from oms.stores import kafka
-from tests.conftest import ROOT
+from tests.servers import ROOT
 
 
 def _samples(collector) -> dict[str, float]:

@@ -12,9 +12,10 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT, RUN_ID, _free_port
+from tests.conftest import RUN_ID
 from tests.pipeline.helpers import upload_bytes, wait_for_upload
 from tests.pipeline.rows import to_csv, valid_row
+from tests.servers import ROOT, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ class Flower:
 
     def __init__(self, events_url: str) -> None:
         self.events_url = events_url
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ROOT / ".stack" / "logs" / f"test-flower-{RUN_ID}.log"
         self.process: subprocess.Popen | None = None
