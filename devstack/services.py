@@ -160,11 +160,15 @@ def _kafka() -> Launch:
             "-cp", f"{libs}/*"]
     if not (logs / "meta.properties").exists():
         install.say("formatting Kafka KRaft storage (first start) ...")
-        subprocess.run(
-            java + ["kafka.tools.StorageTool", "format", "-t", _cluster_id(),
+        # "--cluster-id=" keeps an id starting with "-" from reading as an option.
+        formatted = subprocess.run(
+            java + ["kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}",
                     "-c", str(props)],
-            check=True, capture_output=True, text=True,
+            capture_output=True, text=True,
         )
+        if formatted.returncode != 0:
+            raise RuntimeError(f"Kafka storage format failed: {formatted.stdout}"
+                               f"{formatted.stderr}"[-2000:])
     return Launch(java + ["-XX:+UseSerialGC", "kafka.Kafka", str(props)])
 
 
