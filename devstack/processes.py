@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from devstack.install import say
-from devstack.services import STATE, Service
+from devstack.services import STATE, Service, port_open
 
 
 def pid_file(name: str) -> Path:
@@ -37,6 +37,8 @@ def healthy(service: Service) -> str | None:
     """None when the service answers a real request, else the reason it does not."""
     if service.own_process_only and running_pid(service.name) is None:
         return "not running"
+    if service.port and not port_open(service.port):
+        return f"nothing listens on 127.0.0.1:{service.port}"  # fast; clients would retry
     try:
         service.check()
     except Exception as exc:  # noqa: BLE001  (any failure of the probe means "not ready")

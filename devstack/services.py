@@ -175,8 +175,6 @@ def _kafka() -> Launch:
 def _check_kafka() -> None:
     from confluent_kafka.admin import AdminClient
 
-    if not port_open(9092):
-        raise ConnectionRefusedError("nothing listens on 9092")
     admin = AdminClient({"bootstrap.servers": f"{HOST}:9092", "socket.timeout.ms": 2000,
                          "log_level": 0})
     metadata = admin.list_topics(timeout=3)

@@ -10,11 +10,9 @@ from oms.cli.output import (
     echo_json,
     fields,
     json_option,
-    note,
-    page_footer,
     page_option,
     page_size_option,
-    table,
+    show_listing,
     when,
 )
 
@@ -44,12 +42,7 @@ def orders(client: ApiClient, status: str | None, hub_id: str | None, upload_id:
     """List stored orders, newest first."""
     listing = client.list_orders(page, page_size, status=status, hub_id=hub_id,
                                  upload_id=upload_id)
-    if as_json:
-        echo_json(listing)
-        return
-    if listing["items"]:
-        click.echo(table(listing["items"], ORDER_COLUMNS))
-    note(page_footer(listing, "orders"))
+    show_listing(listing, ORDER_COLUMNS, "orders", as_json)
 
 
 @click.command()

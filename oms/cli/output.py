@@ -105,6 +105,16 @@ def page_footer(page: dict, noun: str) -> str:
     return footer
 
 
+def show_listing(listing: dict, columns: Sequence[Column], noun: str, as_json: bool) -> None:
+    """A page of a listing: the API's JSON, or a table with a footer on stderr."""
+    if as_json:
+        echo_json(listing)
+        return
+    if listing["items"]:
+        click.echo(table(listing["items"], columns))
+    note(page_footer(listing, noun))
+
+
 def _clip(value: str, width: int | None) -> str:
     if width is None or len(value) <= width:
         return value

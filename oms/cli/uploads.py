@@ -18,12 +18,11 @@ from oms.cli.output import (
     fields,
     json_option,
     note,
-    page_footer,
     page_option,
     page_size_option,
     seconds,
+    show_listing,
     size,
-    table,
     when,
 )
 from oms.cli.wait import timeout_option, wait_for_upload
@@ -148,12 +147,7 @@ def status(client: ApiClient, upload_id: str | None, status_filter: str | None, 
             click.echo(describe(upload))
         return
     listing = client.list_uploads(page, page_size, status_filter)
-    if as_json:
-        echo_json(listing)
-        return
-    if listing["items"]:
-        click.echo(table(listing["items"], UPLOAD_COLUMNS))
-    note(page_footer(listing, "uploads"))
+    show_listing(listing, UPLOAD_COLUMNS, "uploads", as_json)
 
 
 @click.command()
