@@ -30,9 +30,4 @@ def per_process(factory: Callable[[], T]) -> Callable[[], T]:
                     state["pid"] = pid
         return state["value"]  # type: ignore[return-value]
 
-    def reset() -> None:
-        with lock:
-            state.clear()
-
-    get.reset = reset  # type: ignore[attr-defined]
     return get

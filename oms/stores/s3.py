@@ -131,13 +131,6 @@ def list_keys(prefix: str) -> Iterator[dict]:
         raise _translate(exc, prefix) from exc
 
 
-def delete(key: str) -> None:
-    try:
-        client().delete_object(Bucket=get_settings().s3_bucket, Key=key)
-    except (ClientError, BotoCoreError) as exc:
-        raise _translate(exc, key) from exc
-
-
 class MultipartWriter:
     """Write an object of any size as an S3 multipart upload in bounded memory.
 

@@ -126,11 +126,8 @@ def get_chunk(upload_id: str, index: int) -> dict:
     return doc
 
 
-def list_chunks(upload_id: str, status: ChunkStatus | None = None) -> list[dict]:
-    query: dict[str, Any] = {"upload_id": upload_id}
-    if status is not None:
-        query["status"] = str(status)
-    return list(chunks().find(query).sort("index", 1))
+def list_chunks(upload_id: str) -> list[dict]:
+    return list(chunks().find({"upload_id": upload_id}).sort("index", 1))
 
 
 def start_chunk_attempt(upload_id: str, index: int) -> int:
