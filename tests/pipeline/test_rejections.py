@@ -31,14 +31,21 @@ def test_missing_columns_are_refused_at_upload_naming_them(api):
     assert _uploads_count() == before
 
 
-def test_ingest_rejects_a_stored_file_with_missing_columns_and_processes_no_row(settings):
-    upload_id = "a" * 32
-    key = keys.upload_key(upload_id, "legacy.csv")
-    s3.put_bytes(key, b"tenant_id,seller_id,hub_id,sku_id,quantity\n1,2,3,4,5\n")
-    repo.create_upload(upload_id, filename="legacy.csv", key=key, size=50, sha256="x",
-                       chunk_rows=10)
+def _split_stored(name: str, data: bytes) -> tuple[str, split.SplitResult]:
+    """Put a file in S3 as the API would have, and run the split on it directly."""
+    import uuid
 
-    result = split.split_upload(upload_id)
+    upload_id = uuid.uuid4().hex
+    key = keys.upload_key(upload_id, name)
+    s3.put_bytes(key, data)
+    repo.create_upload(upload_id, filename=name, key=key, size=len(data), sha256="x",
+                       chunk_rows=10)
+    return upload_id, split.split_upload(upload_id)
+
+
+def test_ingest_rejects_a_stored_file_with_missing_columns_and_processes_no_row(settings):
+    upload_id, result = _split_stored(
+        "legacy.csv", b"tenant_id,seller_id,hub_id,sku_id,quantity\n1,2,3,4,5\n")
 
     upload = repo.get_upload(upload_id)
     assert result.action == "skip"
@@ -97,13 +104,7 @@ def _io(data: bytes):
 def test_an_empty_stored_object_is_rejected_by_the_split_with_zero_orders(settings):
     """The API refuses empty files, but a file that reaches the pipeline empty (another
     producer, a truncated copy) must end cleanly too."""
-    upload_id = "e" * 32
-    key = keys.upload_key(upload_id, "empty.csv")
-    s3.put_bytes(key, b"")
-    repo.create_upload(upload_id, filename="empty.csv", key=key, size=0, sha256="x",
-                       chunk_rows=10)
-
-    result = split.split_upload(upload_id)
+    upload_id, result = _split_stored("empty.csv", b"")
 
     upload = repo.get_upload(upload_id)
     assert result.action == "skip"
