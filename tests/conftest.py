@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from tests.servers import ROOT, free_port, gunicorn
+from tests.servers import ROOT, free_port, gunicorn, stop
 
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -120,11 +120,7 @@ def worker(settings):
                     pytest.fail(f"celery worker did not answer within 60s; see {log}")
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 @pytest.fixture(scope="session")

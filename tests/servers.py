@@ -50,8 +50,13 @@ def gunicorn(app: str, log: Path, port: int | None = None, workers: int = 2,
             time.sleep(0.3)
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL if the process has not ended within ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
