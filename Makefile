@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m devstack.cli
 
-.PHONY: venv stack stop status test run bench lint clean
+.PHONY: venv stack stop status test run bench bench-store lint clean
 
 $(VENV)/.installed: setup.cfg setup.py
 	@echo "[make] creating virtualenv $(VENV) and installing OMS with dev extras ..."
@@ -15,7 +15,7 @@ $(VENV)/.installed: setup.cfg setup.py
 
 venv: $(VENV)/.installed
 
-stack: venv  ## install (cached) and start moto, Redis, FerretDB, Kafka; idempotent
+stack: venv  ## install (cached) and start moto, Redis, PostgreSQL, FerretDB, Kafka; idempotent
 	$(STACK) up
 
 stop: venv  ## stop everything this checkout started (stack and OMS processes)
@@ -30,6 +30,10 @@ run: venv  ## the main job: stack + IMS, API, worker, Flower; process sample_ord
 bench: venv  ## time a generated 100k-row file through the running stack (ROWS=...)
 	$(STACK) up --all
 	$(PY) benchmarks/bench.py --rows $(or $(ROWS),100000)
+
+bench-store: venv  ## order lookups and listings with ORDERS (default 1M) orders stored
+	$(STACK) up --all
+	$(PY) benchmarks/store_bench.py --orders $(or $(ORDERS),1000000) --json .stack/store-bench.json
 
 test: stack  ## bring the stack up if needed, then run every test
 	$(PY) -m devstack.browser >/dev/null

@@ -1,4 +1,4 @@
-"""Celery settings for OMS, taken from oms.config (see ../shared/PITFALLS.md for why)."""
+"""Celery settings for OMS, taken from oms.config (docs/architecture.md says why)."""
 
 from oms.config import get_settings
 
@@ -37,7 +37,7 @@ task_track_started = True
 
 # Monitoring: the workers send every task event (sent, received, started, succeeded,
 # failed, retried) and their heartbeats to Flower through Redis, since SQS cannot carry
-# them (PITFALLS.md, "Flower over an SQS broker"; oms/observability/events.py). Flower:
+# them (docs/architecture.md, "Celery on SQS"; oms/observability/events.py). Flower:
 # `celery -A workers.app -b <oms_events_url> flower` (-b after `flower` is ignored).
 worker_send_task_events = True
 task_send_sent_event = True

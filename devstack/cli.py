@@ -42,8 +42,8 @@ def _up(services: list[Service]) -> None:
 
 @click.group()
 def main() -> None:
-    """Local stack: moto (S3/SQS/SNS), Redis, FerretDB, Apache Kafka; and IMS, API,
-    worker, Flower with --all."""
+    """Local stack: moto (S3/SQS/SNS), Redis, PostgreSQL, FerretDB, Apache Kafka; and
+    IMS, API, worker, Flower with --all."""
 
 
 @main.command()
@@ -59,7 +59,7 @@ def up(names: tuple[str, ...], everything: bool) -> None:
 def down(names: tuple[str, ...]) -> None:
     """Stop the services this checkout started (all of them by default)."""
     for service in reversed(_select(names, everything=True)):
-        stopped = processes.stop(service.name)
+        stopped = processes.stop(service.name, stop_signal=service.stop_signal)
         click.echo(f"{service.name}: {'stopped' if stopped else 'not running (from here)'}")
 
 
@@ -69,7 +69,7 @@ def restart(names: tuple[str, ...]) -> None:
     """Stop then start services (to load new code into IMS, API, worker, Flower)."""
     services = _select(names, everything=True) if names else list(APP)
     for service in services:
-        processes.stop(service.name)
+        processes.stop(service.name, stop_signal=service.stop_signal)
     _up(services)
 
 

@@ -7,6 +7,7 @@ Each step says what it is doing, because the first run takes minutes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 KAFKA_VERSION = "3.9.1"
 FERRETDB_VERSION = "v1.24.2"
+POSTGRES_MAJOR = 15
 
 
 def cache_dir() -> Path:
@@ -33,19 +35,48 @@ def _run(cmd: list[str], **kwargs) -> None:
     subprocess.run(cmd, check=True, **kwargs)
 
 
+def apt_install(package: str) -> None:
+    """Install one of Debian's packages (needs root, as in CI and containers)."""
+    say(f"installing {package} from Debian's packages (apt-get) ...")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    _run(["apt-get", "update", "-qq"], env=env)
+    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", package], env=env)
+
+
 def redis_server() -> Path:
     """Debian's redis-server (apt-get on first use)."""
     found = shutil.which("redis-server")
     if found:
         return Path(found)
-    say("installing redis-server from Debian's packages (apt-get) ...")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    _run(["apt-get", "update", "-qq"], env=env)
-    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server"], env=env)
+    apt_install("redis-server")
     found = shutil.which("redis-server")
     if not found:
         raise RuntimeError("apt-get installed redis-server but it is not on PATH")
     return Path(found)
+
+
+def docker_compose() -> Path:
+    """Debian's docker-compose (apt-get on first use). ``docker-compose config -q``
+    validates a compose file against the Compose schema without a Docker engine."""
+    found = shutil.which("docker-compose")
+    if found:
+        return Path(found)
+    apt_install("docker-compose")
+    found = shutil.which("docker-compose")
+    if not found:
+        raise RuntimeError("apt-get installed docker-compose but it is not on PATH")
+    return Path(found)
+
+
+def postgres_bindir() -> Path:
+    """Debian's PostgreSQL 15 server programs (initdb, postgres); apt-get on first use."""
+    bindir = Path(f"/usr/lib/postgresql/{POSTGRES_MAJOR}/bin")
+    if not (bindir / "postgres").exists():
+        apt_install(f"postgresql-{POSTGRES_MAJOR}")
+    if not (bindir / "postgres").exists() or not (bindir / "initdb").exists():
+        raise RuntimeError(f"apt-get installed postgresql-{POSTGRES_MAJOR} but {bindir} "
+                           "has no postgres/initdb")
+    return bindir
 
 
 def kafka_libs() -> Path:
@@ -72,9 +103,19 @@ def kafka_libs() -> Path:
     return libs
 
 
+def _ferretdb_source_digest() -> str:
+    """The build's inputs, so a change to main.go or the modules makes a new binary."""
+    digest = hashlib.sha256()
+    for name in ("main.go", "go.mod", "go.sum"):
+        digest.update((HERE / "ferretdb" / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def ferretdb_binary() -> Path:
-    """FerretDB built from the Go module proxy as an embedding main package (see main.go)."""
-    binary = cache_dir() / f"ferretdb-{FERRETDB_VERSION}" / "ferretdb"
+    """FerretDB with its PostgreSQL backend, built from the Go module proxy as an embedding
+    main package (see main.go); the SQLite backend is left out of the build."""
+    binary = (cache_dir() / f"ferretdb-{FERRETDB_VERSION}-{_ferretdb_source_digest()}"
+              / "ferretdb")
     if binary.exists():
         return binary
     if not shutil.which("go"):
@@ -83,7 +124,7 @@ def ferretdb_binary() -> Path:
     binary.parent.mkdir(parents=True, exist_ok=True)
     tmp = binary.with_suffix(".tmp")
     _run(
-        ["go", "build", "-mod=readonly", "-buildvcs=false", "-tags", "ferretdb_no_postgresql",
+        ["go", "build", "-mod=readonly", "-buildvcs=false", "-tags", "ferretdb_no_sqlite",
          "-trimpath",
          "-o", str(tmp), "."],
         cwd=HERE / "ferretdb",

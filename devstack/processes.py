@@ -85,13 +85,13 @@ def wait_ready(service: Service) -> None:
     )
 
 
-def stop(name: str, timeout: float = 20.0) -> bool:
+def stop(name: str, timeout: float = 20.0, stop_signal: int = signal.SIGTERM) -> bool:
     pid = running_pid(name)
     if pid is None:
         pid_file(name).unlink(missing_ok=True)
         return False
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, stop_signal)
     except ProcessLookupError:
         pass
     deadline = time.monotonic() + timeout

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import install
+from devstack import install, postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".stack"
@@ -39,6 +40,7 @@ class Service:
     check: Callable[[], None]  # raises if the server does not answer a real request
     start_timeout: float = 30.0
     own_process_only: bool = False  # healthy only when started from this checkout
+    stop_signal: int = signal.SIGTERM
 
 
 def data_dir(name: str) -> Path:
@@ -93,13 +95,20 @@ def _check_redis() -> None:
         raise RuntimeError("PING did not answer PONG")
 
 
-# --- FerretDB (MongoDB wire protocol) ---------------------------------------------------
+# --- PostgreSQL (under FerretDB; IMS stock) ------------------------------------------------
+
+def _postgres() -> Launch:
+    return Launch(postgres.launch_argv())
+
+
+# --- FerretDB (MongoDB wire protocol, on PostgreSQL) ----------------------------------------
 
 def _ferretdb() -> Launch:
-    data = data_dir("ferretdb")
+    postgres.ensure_database(postgres.FERRETDB_DATABASE)
     return Launch(
         [str(install.ferretdb_binary()), "--listen-addr", f"{HOST}:27018",
-         "--sqlite-url", f"file:{data}/"]
+         "--postgresql-url", postgres.url(postgres.FERRETDB_DATABASE)],
+        env={"PGPASSWORD": postgres.password()},
     )
 
 
@@ -185,6 +194,9 @@ def _check_kafka() -> None:
 INFRA = [
     Service("moto", 4566, _moto, _check_moto, start_timeout=30),
     Service("redis", 6379, _redis, _check_redis, start_timeout=15),
+    # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
+    Service("postgres", postgres.PORT, _postgres, postgres.check, start_timeout=60,
+            stop_signal=signal.SIGINT),
     Service("ferretdb", 27018, _ferretdb, _check_ferretdb, start_timeout=30),
     Service("kafka", 9092, _kafka, _check_kafka, start_timeout=90),
 ]
@@ -205,8 +217,13 @@ def _http_ok(url: str) -> Callable[[], None]:
 
 
 def _ims() -> Launch:
+    """IMS keeps its stock in the cluster's own database; writes need the service key."""
+    postgres.ensure_database(postgres.IMS_DATABASE)
     return Launch([_venv_bin("gunicorn"), "--bind", f"{HOST}:8081", "--workers", "2",
-                   "--access-logfile", "-", "ims.wsgi:app"])
+                   "--access-logfile", "-", "ims.wsgi:app"],
+                  env={"IMS_POSTGRES_URL": postgres.url(postgres.IMS_DATABASE),
+                       "PGPASSWORD": postgres.password(),
+                       "IMS_SERVICE_KEYS": ims_service_key()})
 
 
 def api_key() -> str:
@@ -217,6 +234,19 @@ def api_key() -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(18))
+    return path.read_text().strip()
+
+
+def ims_service_key() -> str:
+    """The local IMS service key (X-Service-Key on IMS writes): IMS_SERVICE_KEYS if set,
+    else one made once and kept in .stack/."""
+    if os.environ.get("IMS_SERVICE_KEYS"):
+        return os.environ["IMS_SERVICE_KEYS"].split(",")[0].strip()
+    path = STATE / "ims-service-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(18))
+        path.chmod(0o600)
     return path.read_text().strip()
 
 

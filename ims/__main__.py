@@ -1,8 +1,7 @@
-"""``python -m ims``: serve, seed or recover.
+"""``python -m ims``: serve or seed.
 
 python -m ims serve [--bind 127.0.0.1:8081] [--workers 2]   (gunicorn, seeds on start)
 python -m ims seed [--reset]
-python -m ims recover [--older-than SECONDS]
 """
 
 from __future__ import annotations
@@ -11,11 +10,11 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
 
-from ims.app import build_app, get_store
+from ims import schema
 from ims.catalog import load_catalog
 from ims.config import ImsSettings
+from ims.db import Database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,36 +25,27 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the service under gunicorn (default)")
     serve.add_argument("--bind", default="127.0.0.1:8081")
     serve.add_argument("--workers", type=int, default=2)
-    seed = sub.add_parser("seed", help="seed the catalog (idempotent)")
+    seed = sub.add_parser("seed", help="create the tables, seed the catalog (idempotent)")
     seed.add_argument(
         "--reset", action="store_true", help="restore catalog stock, drop reservations"
     )
-    recover = sub.add_parser(
-        "recover", help="finish reservations left half-done by a crash"
-    )
-    recover.add_argument("--older-than", type=float, default=None, metavar="SECONDS")
     args = parser.parse_args(argv)
 
     if args.command in (None, "serve"):
         bind = getattr(args, "bind", "127.0.0.1:8081")
         workers = str(getattr(args, "workers", 2))
-        gunicorn = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            bind,
-            "--workers",
-            workers,
-        ]
+        # No --preload: each worker opens its own connections after the fork (ims.db).
+        gunicorn = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", workers]
         os.execv(sys.executable, [*gunicorn, "ims.wsgi:app"])
 
-    settings = replace(ImsSettings.from_env(), seed_on_start=False)
-    store = get_store(build_app(settings))
-    if args.command == "seed":
-        result = store.seed(load_catalog(), reset=args.reset)
-    else:
-        result = store.reservations.recover(older_than=args.older_than)
+    settings = ImsSettings.from_env()
+    database = Database(settings.postgres_url, size=1, timeout=settings.pool_timeout_s)
+    try:
+        with database.connection() as conn:
+            schema.create_schema(conn)
+            result = schema.seed(conn, load_catalog(), reset=args.reset)
+    finally:
+        database.close()
     print(json.dumps(result))
     return 0
 

@@ -6,8 +6,8 @@ import logging
 import re
 from typing import Any
 
+import psycopg
 from flask import Flask, jsonify
-from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,16 @@ class ImsError(Exception):
         self.details = details
 
 
+class Unauthorized(ImsError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ImsError):
+    status = 403
+    code = "forbidden"
+
+
 class BadRequest(ImsError):
     status = 400
     code = "bad_request"
@@ -53,14 +63,6 @@ class Conflict(ImsError):
 class TooLarge(ImsError):
     status = 413
     code = "too_many_items"
-
-
-class Busy(ImsError):
-    """Transient contention; the client should retry after ``retry_after`` seconds."""
-
-    status = 503
-    code = "busy"
-    retry_after = 1
 
 
 def error_response(status: int, code: str, message: str, **details: Any):
@@ -89,9 +91,12 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response, status
 
-    @app.errorhandler(ConnectionFailure)
-    def store_error(exc: ConnectionFailure):
-        log.warning("MongoDB error: %s", exc)
+    # A dead or restarting server, a pool that gave no connection in time (PoolTimeout is
+    # an OperationalError) or a deadlock retried too often: transient, so 503 with
+    # Retry-After, which clients retry like any 5xx.
+    @app.errorhandler(psycopg.OperationalError)
+    def store_error(exc: psycopg.OperationalError):
+        log.warning("PostgreSQL unavailable: %s", exc)
         response, status = error_response(
             503, "store_unavailable", "inventory store unavailable"
         )

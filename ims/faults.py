@@ -1,26 +1,29 @@
 """Injected failures, for testing OMS against an IMS that misbehaves (like toxiproxy).
 
-Only on when the service runs with ``IMS_FAULTS=on``. ``PUT /v1/faults/validate``
-``{"status": 500, "count": N, "sku": optional}`` makes the next N validate calls (only
-those asking about ``sku``, when given) answer ``status``;
-``"delay_s": S`` makes those calls wait S seconds first (for timeouts).
-``DELETE /v1/faults/validate`` clears it. State is in MongoDB so every gunicorn worker
-sees it, and the count is exact under concurrency: each failing call claims one of N
-unique slots by inserting it (an insert of a duplicate key is atomic, even on FerretDB).
+Only on when the service runs with ``IMS_FAULTS=on``; setting and clearing a fault are
+writes, so they need the service key. ``PUT /v1/faults/validate`` ``{"status": 500,
+"count": N, "sku": optional, "delay_s": optional}`` makes the next N validate calls (only
+those asking about ``sku``, when given) answer ``status``, after waiting ``delay_s``
+seconds (for timeouts). ``DELETE /v1/faults/validate`` clears it.
+
+The state is a row of the ``faults`` table, so every gunicorn worker sees it, and the
+count is exact under concurrency: a failing call claims one of the N failures with a
+conditional ``UPDATE ... SET used = used + 1 WHERE used < count``, which PostgreSQL
+applies to one caller at a time.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 
 from flask import Blueprint, current_app, jsonify, request
-from pymongo.errors import DuplicateKeyError
 
+from ims.auth import requires_service_key
+from ims.db import get_database
 from ims.errors import BadRequest, ImsError, NotFound
 
 bp = Blueprint("ims_faults", __name__)
-FAULTS = "faults"
-SLOTS = "fault_slots"
 OPERATIONS = {"validate"}
 
 
@@ -28,20 +31,26 @@ class InjectedFault(ImsError):
     code = "injected_fault"
 
 
-def _db():
-    from ims.app import get_store
-
-    return get_store().db
-
-
 def _check_enabled(operation: str) -> None:
     if not current_app.config.get("IMS_FAULTS") or operation not in OPERATIONS:
         raise NotFound(f"no fault injection for {operation!r} (IMS_FAULTS is off)")
 
 
+def _enabled(view):
+    """Off means absent: 404 before the key is even asked for."""
+
+    @functools.wraps(view)
+    def checked(operation: str):
+        _check_enabled(operation)
+        return view(operation)
+
+    return checked
+
+
 @bp.put("/v1/faults/<operation>")
+@_enabled
+@requires_service_key
 def set_fault(operation: str):
-    _check_enabled(operation)
     body = request.get_json(silent=True) or {}
     status, count, sku = body.get("status", 500), body.get("count", 1), body.get("sku")
     delay = body.get("delay_s", 0)
@@ -53,21 +62,25 @@ def set_fault(operation: str):
         raise BadRequest("count must be a whole number from 0 to 10000")
     if sku is not None and not isinstance(sku, str):
         raise BadRequest("sku must be a string")
-    db = _db()
-    db[SLOTS].delete_many({"operation": operation})
-    db[FAULTS].replace_one({"_id": operation}, {"_id": operation, "status": status,
-                                                "count": count, "sku": sku,
-                                                "delay_s": delay}, upsert=True)
+    with get_database().connection() as conn:
+        conn.execute(
+            """INSERT INTO faults (operation, status, count, used, sku, delay_s)
+               VALUES (%s, %s, %s, 0, %s, %s)
+               ON CONFLICT (operation) DO UPDATE
+               SET status = EXCLUDED.status, count = EXCLUDED.count, used = 0,
+                   sku = EXCLUDED.sku, delay_s = EXCLUDED.delay_s""",
+            (operation, status, count, sku or None, delay),
+        )
     return jsonify({"operation": operation, "status": status, "count": count, "sku": sku,
                     "delay_s": delay})
 
 
 @bp.delete("/v1/faults/<operation>")
+@_enabled
+@requires_service_key
 def clear_fault(operation: str):
-    _check_enabled(operation)
-    db = _db()
-    db[FAULTS].delete_one({"_id": operation})
-    db[SLOTS].delete_many({"operation": operation})
+    with get_database().connection() as conn:
+        conn.execute("DELETE FROM faults WHERE operation = %s", (operation,))
     return jsonify({"operation": operation, "cleared": True})
 
 
@@ -76,17 +89,18 @@ def maybe_fail(operation: str, skus: set[str]) -> None:
     asks about the fault's SKU, when it names one)."""
     if not current_app.config.get("IMS_FAULTS"):
         return
-    db = _db()
-    fault = db[FAULTS].find_one({"_id": operation})
-    if not fault or (fault.get("sku") and fault["sku"] not in skus):
+    with get_database().connection() as conn:
+        claimed = conn.execute(
+            """UPDATE faults SET used = used + 1
+               WHERE operation = %s AND used < count AND (sku IS NULL OR sku = ANY(%s))
+               RETURNING used, count, status, delay_s""",
+            (operation, list(skus)),
+        ).fetchone()
+    if claimed is None:
         return
-    for slot in range(fault["count"]):
-        try:
-            db[SLOTS].insert_one({"_id": f"{operation}:{slot}", "operation": operation})
-        except DuplicateKeyError:
-            continue
-        if fault.get("delay_s"):  # a slow answer: the caller's timeout should fire
-            time.sleep(fault["delay_s"])
-        error = InjectedFault(f"injected failure {slot + 1} of {fault['count']}")
-        error.status = fault["status"]
-        raise error
+    used, count, status, delay = claimed
+    if delay:  # a slow answer: the caller's timeout should fire
+        time.sleep(delay)
+    error = InjectedFault(f"injected failure {used} of {count}")
+    error.status = status
+    raise error

@@ -1,321 +1,262 @@
-"""Reservations: atomic, idempotent by order_id, and safe across crashes without transactions.
+"""Reservations: stock taken for an order, atomically, once per order_id.
 
-Life cycle (``state`` of the reservation document)::
+A reservation row exists only while (or after) an order holds stock::
 
-    pending ──► reserved ──► releasing ──► released
-        └─────► rejected        (not enough stock: nothing was taken)
+    (nothing) ──reserve──► reserved ──release──► released
 
-Reserve, step by step, all under a lease on ``order:<order_id>`` (so one request at a time
-works on an order; a duplicate request waits for it, then answers from the stored result):
+A request short of stock is answered ``rejected`` and stores nothing, so asking again
+later re-checks the stock (this is how OMS retries a backorder once stock arrives). An
+order_id is used once: after a release, a repeated reserve answers the stored reservation
+(state ``released``) and takes nothing.
 
-1. insert the reservation as ``pending`` (unique ``order_id``) before stock is touched, so
-   a journal entry always exists first;
-2. one conditional update of the stock line that also records the order in ``holds``:
-   ``{available: {$gte: q}, holds: {$ne: order_id}}`` →
-   ``{$inc: {available: -q, reserved: q}, $push: {holds: order_id}}``;
-3. mark the reservation ``reserved`` (or ``rejected`` if step 2 matched nothing), then
-   pull the order from ``holds``.
+Each item is one SQL statement (``RESERVE``) that, in one snapshot, looks for the order's
+reservation, takes the stock with a conditional UPDATE if there is none, and records the
+reservation with ``INSERT ... ON CONFLICT (order_id) DO NOTHING`` (see ``ims.store`` for
+why this is atomic). A batch sends its statements in one pipeline inside one transaction,
+sorted by (sku, hub_id) so concurrent batches lock stock rows in the same order.
 
-Crash after 1: ``pending``, stock untouched. After 2: ``pending`` and the ``holds`` marker.
-Between the two writes of 3: final state and a stale marker. Whoever touches the order next
-once the lease has expired (a repeated POST or DELETE, or ``recover()``) re-runs from 2:
-the ``$ne`` condition makes a second decrement impossible while the marker is there, and the
-marker tells the re-run that the first decrement happened. A stale marker blocks nothing
-(the order is final) and ``recover()`` removes it. Release mirrors this with ``releasing``
-and the ``returns`` marker, so stock comes back exactly once.
-
-The one window left is the lease's: a request that stalls for longer than the lease TTL
-exactly between re-checking its lease and its stock write could apply once more after a
-take-over finished. MongoDB transactions would close it; FerretDB has none.
+Two requests for a new order_id at the same instant both find no reservation, and the
+first to commit wins. The second then either took stock too, and its INSERT meets the key
+and does nothing: its transaction is rolled back (giving its stock back) and run again,
+when it sees the winner's reservation; or it found too little stock once the winner had
+taken its share: before answering "rejected", rejections are read again and an order now
+held is answered as the repeat it is (``_recheck_rejected``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
-from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
+import psycopg
+from psycopg.rows import dict_row
 
-from ims.errors import Busy, Conflict, NotFound
-from ims.locks import LockLost, LockTimeout, utcnow
+from ims.db import Retry, in_transaction
+from ims.errors import Conflict, ImsError
+from ims.store import unknown_item
 
-if TYPE_CHECKING:
-    from ims.store import InventoryStore
+RESERVED, RELEASED, REJECTED = "reserved", "released", "rejected"
+CREATED, REPEATED = 201, 200
 
-PENDING, RESERVED, REJECTED = "pending", "reserved", "rejected"
-RELEASING, RELEASED = "releasing", "released"
-TRANSITIONAL = (PENDING, RELEASING)
+RESERVE = """
+WITH held AS (
+    SELECT sku, hub_id, quantity, state, available
+    FROM reservations WHERE order_id = %(order_id)s::text
+), taken AS (
+    UPDATE stock SET reserved = reserved + %(quantity)s::integer
+    WHERE sku = %(sku)s::text AND hub_id = %(hub_id)s::text
+      AND on_hand - reserved >= %(quantity)s::integer
+      AND NOT EXISTS (SELECT 1 FROM held)
+    RETURNING on_hand - reserved AS available
+), recorded AS (
+    INSERT INTO reservations (order_id, sku, hub_id, quantity, state, available)
+    SELECT %(order_id)s::text, %(sku)s::text, %(hub_id)s::text, %(quantity)s::integer,
+           'reserved', available
+    FROM taken
+    ON CONFLICT (order_id) DO NOTHING
+    RETURNING available
+)
+SELECT held.sku, held.hub_id, held.quantity, held.state, held.available,
+       EXISTS (SELECT 1 FROM taken) AS took,
+       (SELECT available FROM recorded) AS recorded_available,
+       EXISTS (SELECT 1 FROM skus WHERE sku = %(sku)s::text) AS sku_exists,
+       EXISTS (SELECT 1 FROM hubs WHERE hub_id = %(hub_id)s::text) AS hub_exists
+FROM (SELECT) AS one LEFT JOIN held ON true
+"""
+
+# Releases only a reservation still held, so two concurrent releases cannot both give
+# the stock back: the second waits for the first's row lock, then finds it released.
+RELEASE = """
+WITH released AS (
+    UPDATE reservations SET state = 'released', released_at = now()
+    WHERE order_id = %s AND state = 'reserved'
+    RETURNING sku, hub_id, quantity
+)
+UPDATE stock SET reserved = stock.reserved - released.quantity
+FROM released
+WHERE stock.sku = released.sku AND stock.hub_id = released.hub_id
+"""
 
 
-class Reservations:
-    def __init__(self, store: InventoryStore, collection: Collection) -> None:
-        self.store = store
-        self.docs = collection
+@dataclass(frozen=True)
+class Request:
+    order_id: str
+    sku: str
+    hub_id: str
+    quantity: int
 
-    def ensure_indexes(self) -> None:
-        self.docs.create_index("order_id", unique=True)
-        self.docs.create_index([("state", ASCENDING), ("updated_at", ASCENDING)])
+    def fields(self) -> dict[str, Any]:
+        return {"sku": self.sku, "hub_id": self.hub_id, "quantity": self.quantity}
 
-    def delete_all(self) -> None:
-        self.docs.delete_many({})
 
-    def get(self, order_id: str) -> dict[str, Any] | None:
-        doc = self.docs.find_one({"order_id": order_id})
-        return None if doc is None else _public(doc)
+@dataclass(frozen=True)
+class Outcome:
+    """What one reservation request got: an HTTP status and a body, or an error."""
 
-    def reserve(
-        self, order_id: str, sku: str, hub_id: str, quantity: int
-    ) -> tuple[dict[str, Any], bool]:
-        """Reserve once per order_id. Returns (reservation, decided_by_this_call)."""
-        request = {"sku": sku, "hub_id": hub_id, "quantity": quantity}
-        doc = self.docs.find_one({"order_id": order_id})
-        if doc is None:
-            self._check_catalog(sku, hub_id)  # before any write, lease included
-        elif doc["state"] not in TRANSITIONAL:
-            _check_same_request(doc, request)
-            return _public(doc), False
-        with self._order_lease(order_id) as token:
-            doc = self.docs.find_one({"order_id": order_id})
-            created = doc is None
-            if doc is None:
-                doc = self.insert_pending(order_id, request)
-            else:
-                _check_same_request(doc, request)
-            return _public(self.settle(doc, token)), created
+    status: int
+    body: dict[str, Any] | None = None
+    error: ImsError | None = None
 
-    def release(self, order_id: str) -> dict[str, Any]:
-        """Give a reservation's stock back, once. Answers the same on every repeat."""
-        doc = self.docs.find_one({"order_id": order_id})
-        if doc is None:
-            return {"order_id": order_id, "released": False, "state": "not_found"}
-        if doc["state"] in (RESERVED, *TRANSITIONAL):
-            with self._order_lease(order_id) as token:
-                doc = self.docs.find_one({"order_id": order_id})
-                if doc["state"] == PENDING:
-                    doc = self.apply_reservation(doc, token)
-                if doc["state"] == RESERVED:
-                    doc = self._transition(order_id, RESERVED, {"state": RELEASING})
-                doc = self.settle(doc, token)
+    def as_item(self, order_id: str | None) -> dict[str, Any]:
+        """The batch's shape of this outcome: the single call's body plus ``status``."""
+        if self.error is None:
+            return {**self.body, "status": self.status}
         return {
             "order_id": order_id,
-            "released": doc["state"] == RELEASED,
-            "state": doc["state"],
+            "status": self.status,
+            "code": self.error.code,
+            "message": self.error.message,
+            **self.error.details,
         }
 
-    def recover(self, older_than: float | None = None) -> dict[str, int]:
-        """Finish reservations a crash left pending/releasing, and drop stale markers.
 
-        Only documents untouched for ``older_than`` seconds (default: the lease TTL) are
-        looked at, each under its order lease, so this is safe next to live traffic."""
-        age = (
-            self.store.locks.ttl
-            if older_than is None
-            else timedelta(seconds=older_than)
-        )
-        stuck = {
-            "state": {"$in": list(TRANSITIONAL)},
-            "updated_at": {"$lte": utcnow() - age},
-        }
-        settled = busy = 0
-        for doc in self.docs.find(stuck, {"order_id": 1}):
-            try:
-                with self.store.locks.hold(
-                    _order_key(doc["order_id"]), wait=0
-                ) as token:
-                    current = self.docs.find_one({"order_id": doc["order_id"]})
-                    if current["state"] in TRANSITIONAL:
-                        self.settle(current, token)
-                        settled += 1
-            except LockTimeout:
-                busy += 1
-        return {
-            "settled": settled,
-            "busy": busy,
-            "markers_cleared": self._clear_stale_markers(),
-        }
-
-    # -- the steps; tests call them one by one to stop "crashed" between two of them -------
-
-    def insert_pending(self, order_id: str, request: dict[str, Any]) -> dict[str, Any]:
-        now = utcnow()
-        doc = {
-            "order_id": order_id,
-            **request,
-            "state": PENDING,
-            "reserved": None,
-            "available": None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        try:
-            self.docs.insert_one(doc)
-        except DuplicateKeyError:  # only if our lease was taken over while we stalled
-            raise _in_progress(order_id) from None
-        return doc
-
-    def settle(self, doc: dict[str, Any], token: str) -> dict[str, Any]:
-        """Drive a pending/releasing reservation to its final state (no-op if final)."""
-        if doc["state"] == PENDING:
-            doc = self.apply_reservation(doc, token)
-        if doc["state"] == RELEASING:
-            doc = self.apply_release(doc, token)
-        return doc
-
-    def apply_reservation(self, doc: dict[str, Any], token: str) -> dict[str, Any]:
-        order_id, quantity = doc["order_id"], doc["quantity"]
-        line = {"sku": doc["sku"], "hub_id": doc["hub_id"]}
-        stock = self.store.stock
-        with self.store.stock_guard(doc["sku"], doc["hub_id"]):
-            self._ensure_lease(order_id, token)
-            after = stock.find_one_and_update(
-                {**line, "available": {"$gte": quantity}, "holds": {"$ne": order_id}},
-                {
-                    "$inc": {"available": -quantity, "reserved": quantity},
-                    "$push": {"holds": order_id},
-                },
-                return_document=ReturnDocument.AFTER,
-            )
-            if (
-                after is None
-            ):  # short of stock, no stock line, or applied before a crash
-                after = stock.find_one(line)
-            applied = after is not None and order_id in (after.get("holds") or [])
-            available = after["available"] if after is not None else 0
-            doc = self._transition(
-                order_id,
-                PENDING,
-                {
-                    "state": RESERVED if applied else REJECTED,
-                    "reserved": applied,
-                    "available": available,
-                },
-            )
-            if applied:
-                stock.update_one(line, {"$pull": {"holds": order_id}})
-        return doc
-
-    def apply_release(self, doc: dict[str, Any], token: str) -> dict[str, Any]:
-        order_id, quantity = doc["order_id"], doc["quantity"]
-        line = {"sku": doc["sku"], "hub_id": doc["hub_id"]}
-        stock = self.store.stock
-        with self.store.stock_guard(doc["sku"], doc["hub_id"]):
-            self._ensure_lease(order_id, token)
-            stock.update_one(
-                {**line, "returns": {"$ne": order_id}},
-                {
-                    "$inc": {"available": quantity, "reserved": -quantity},
-                    "$push": {"returns": order_id},
-                },
-            )
-            doc = self._transition(
-                order_id, RELEASING, {"state": RELEASED, "released_at": utcnow()}
-            )
-            stock.update_one(line, {"$pull": {"returns": order_id}})
-        return doc
-
-    # -- helpers --------------------------------------------------------------------------
-
-    def _transition(
-        self, order_id: str, from_state: str, changes: dict[str, Any]
-    ) -> dict[str, Any]:
-        doc = self.docs.find_one_and_update(
-            {"order_id": order_id, "state": from_state},
-            {"$set": {**changes, "updated_at": utcnow()}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:
-            raise _in_progress(order_id)
-        return doc
-
-    def _check_catalog(self, sku: str, hub_id: str) -> None:
-        if not self.store.sku_exists(sku):
-            raise NotFound(f"unknown sku {sku!r}", code="unknown_sku")
-        if not self.store.hub_exists(hub_id):
-            raise NotFound(f"unknown hub_id {hub_id!r}", code="unknown_hub")
-
-    @contextmanager
-    def _order_lease(self, order_id: str) -> Iterator[str]:
-        locks, key = self.store.locks, _order_key(order_id)
-        try:
-            token = locks.acquire(key, wait=self.store.lock_wait)
-        except LockTimeout:
-            raise _in_progress(order_id) from None
-        try:
-            yield token
-        finally:
-            locks.release(key, token)
-
-    def _ensure_lease(self, order_id: str, token: str) -> None:
-        try:
-            self.store.locks.ensure_held(_order_key(order_id), token)
-        except LockLost:
-            raise _in_progress(order_id) from None
-
-    def _clear_stale_markers(self) -> int:
-        cleared = 0
-        lines = self.store.stock.find(
-            {}, {"sku": 1, "hub_id": 1, "holds": 1, "returns": 1}
-        )
-        for line in lines:
-            for field, is_stale in (
-                ("holds", _hold_is_stale),
-                ("returns", _return_is_stale),
-            ):
-                for order_id in line.get(field) or []:
-                    if not is_stale(
-                        self.docs.find_one({"order_id": order_id}, {"state": 1})
-                    ):
-                        continue
-                    with self.store.stock_guard(line["sku"], line["hub_id"]):
-                        self.store.stock.update_one(
-                            {"_id": line["_id"]}, {"$pull": {field: order_id}}
-                        )
-                    cleared += 1
-        return cleared
+def reserve(conn: psycopg.Connection, request: Request) -> Outcome:
+    return reserve_many(conn, [request])[0]
 
 
-def _hold_is_stale(reservation: dict[str, Any] | None) -> bool:
-    return reservation is None or reservation["state"] != PENDING
-
-
-def _return_is_stale(reservation: dict[str, Any] | None) -> bool:
-    return reservation is None or reservation["state"] == RELEASED
-
-
-def _order_key(order_id: str) -> str:
-    return f"order:{order_id}"
-
-
-def _in_progress(order_id: str) -> Busy:
-    # Transient, hence a 503 with Retry-After (clients retry 5xx), unlike the 409 below.
-    return Busy(
-        f"reservation {order_id!r} is being processed by another request, retry",
-        code="reservation_in_progress",
-        retry_after=1,
+def reserve_many(conn: psycopg.Connection, requests: list[Request]) -> list[Outcome]:
+    """Reserve each request on its own terms, in one transaction; outcomes in request
+    order. An order_id given twice is decided once: an identical repeat gets the same
+    answer (200 where the first got 201), a different body gets 409."""
+    first: dict[str, int] = {}  # order_id -> index of its first request
+    for index, request in enumerate(requests):
+        first.setdefault(request.order_id, index)
+    unique = sorted(
+        (requests[i] for i in first.values()), key=lambda r: (r.sku, r.hub_id, r.order_id)
     )
+    decided = in_transaction(conn, lambda c: _decide(c, unique)) if unique else {}
+    outcomes = []
+    for index, request in enumerate(requests):
+        outcome = decided[request.order_id]
+        primary = requests[first[request.order_id]]
+        if index != first[request.order_id]:
+            outcome = _repeat_within_batch(outcome, primary, request)
+        outcomes.append(outcome)
+    return outcomes
 
 
-def _check_same_request(doc: dict[str, Any], request: dict[str, Any]) -> None:
-    stored = {key: doc[key] for key in request}
-    if stored != request:
-        raise Conflict(
-            f"order_id {doc['order_id']!r} was already used for a different reservation",
+def _decide(conn: psycopg.Connection, requests: list[Request]) -> dict[str, Outcome]:
+    cur = conn.cursor(row_factory=dict_row)
+    cur.executemany(RESERVE, [vars(r) for r in requests], returning=True)
+    rows = []
+    while True:
+        rows.append(cur.fetchone())
+        if not cur.nextset():
+            break
+    outcomes: dict[str, Outcome] = {}
+    rejected: list[Request] = []
+    for request, row in zip(requests, rows, strict=True):
+        if row["took"] and row["recorded_available"] is None:
+            raise Retry(f"order {request.order_id!r} was reserved concurrently")
+        if row["state"] is not None:
+            outcomes[request.order_id] = _repeat(request, row)
+        elif row["recorded_available"] is not None:
+            body = _body(request, RESERVED, True, row["recorded_available"])
+            outcomes[request.order_id] = Outcome(CREATED, body)
+        elif not (row["sku_exists"] and row["hub_exists"]):
+            error = unknown_item(row["sku_exists"], row["hub_exists"], request.sku,
+                                 request.hub_id)
+            outcomes[request.order_id] = Outcome(error.status, error=error)
+        else:
+            rejected.append(request)
+    if rejected:
+        outcomes.update(_recheck_rejected(conn, rejected))
+    return outcomes
+
+
+def _recheck_rejected(conn: psycopg.Connection, requests: list[Request]) -> dict[str, Outcome]:
+    """Answer the requests their statement found short of stock, reading again (each
+    statement has its own snapshot under READ COMMITTED). A request may have waited for
+    another transaction's lock on its stock line, which reserved this very order_id and
+    committed: the order is then held and is answered as a repeat, not as a rejection.
+    "available" is what is left now, after this batch's own writes."""
+    held = {
+        row["order_id"]: row
+        for row in conn.cursor(row_factory=dict_row).execute(
+            """SELECT order_id, sku, hub_id, quantity, state, available
+               FROM reservations WHERE order_id = ANY(%s)""",
+            ([r.order_id for r in requests],),
+        )
+    }
+    available = _available(conn, requests)
+    outcomes = {}
+    for request in requests:
+        if request.order_id in held:
+            outcomes[request.order_id] = _repeat(request, held[request.order_id])
+        else:
+            left = available.get((request.sku, request.hub_id), 0)
+            outcomes[request.order_id] = Outcome(REPEATED, _body(request, REJECTED, False, left))
+    return outcomes
+
+
+def _repeat(request: Request, held: dict[str, Any]) -> Outcome:
+    stored = {"sku": held["sku"], "hub_id": held["hub_id"], "quantity": held["quantity"]}
+    if stored != request.fields():
+        error = Conflict(
+            f"order_id {request.order_id!r} was already used for a different reservation",
             code="order_id_conflict",
             existing=stored,
         )
+        return Outcome(error.status, error=error)
+    return Outcome(REPEATED, _body(request, held["state"], True, held["available"]))
 
 
-def _public(doc: dict[str, Any]) -> dict[str, Any]:
+def _repeat_within_batch(outcome: Outcome, primary: Request, request: Request) -> Outcome:
+    if request != primary:
+        error = Conflict(
+            f"order_id {request.order_id!r} appears earlier in this batch with a "
+            "different reservation",
+            code="order_id_conflict",
+            existing=primary.fields(),
+        )
+        return Outcome(error.status, error=error)
+    if outcome.status == CREATED:
+        return Outcome(REPEATED, outcome.body)
+    return outcome
+
+
+def _available(conn: psycopg.Connection, requests: list[Request]) -> dict[tuple, int]:
+    rows = conn.execute(
+        """SELECT stock.sku, stock.hub_id, on_hand - reserved
+           FROM stock JOIN unnest(%s::text[], %s::text[]) AS line (sku, hub_id)
+                ON stock.sku = line.sku AND stock.hub_id = line.hub_id""",
+        ([r.sku for r in requests], [r.hub_id for r in requests]),
+    ).fetchall()
+    return {(sku, hub_id): available for sku, hub_id, available in rows}
+
+
+def _body(request: Request, state: str, reserved: bool, available: int) -> dict[str, Any]:
     return {
-        "order_id": doc["order_id"],
-        "sku": doc["sku"],
-        "hub_id": doc["hub_id"],
-        "quantity": doc["quantity"],
-        "state": doc["state"],
-        "reserved": doc["reserved"],
-        "available": doc["available"],
+        "order_id": request.order_id,
+        "sku": request.sku,
+        "hub_id": request.hub_id,
+        "quantity": request.quantity,
+        "state": state,
+        "reserved": reserved,
+        "available": available,
     }
+
+
+def get(conn: psycopg.Connection, order_id: str) -> dict[str, Any] | None:
+    """The stored reservation, as the reserve call answered it (``state`` is current)."""
+    row = conn.execute(
+        """SELECT sku, hub_id, quantity, state, available
+           FROM reservations WHERE order_id = %s""",
+        (order_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    sku, hub_id, quantity, state, available = row
+    return _body(Request(order_id, sku, hub_id, quantity), state, True, available)
+
+
+def release(conn: psycopg.Connection, order_id: str) -> dict[str, Any]:
+    """Give a reservation's stock back, exactly once; the same answer on every repeat."""
+    # One statement (autocommit): both updates commit together or not at all.
+    released = conn.execute(RELEASE, (order_id,)).rowcount == 1
+    if released:
+        return {"order_id": order_id, "released": True, "state": RELEASED}
+    row = conn.execute(
+        "SELECT state FROM reservations WHERE order_id = %s", (order_id,)
+    ).fetchone()
+    return {"order_id": order_id, "released": False, "state": row[0] if row else "not_found"}

@@ -1,243 +1,188 @@
-"""Inventory in MongoDB (database ``ims``): catalog, stock per (sku, hub_id), reservations.
+"""Inventory in PostgreSQL: catalog, stock per (sku, hub_id), stock adjustments.
 
-Collections
-    hubs          ``{_id: hub_id, name, city}``
-    skus          ``{_id: sku, name, unit_price}``; the price is a decimal string because
-                  FerretDB 1.24 has no Decimal128 (it drops the connection)
-    stock         ``{sku, hub_id, available, reserved, holds: [...], returns: [...]}``,
-                  unique on (sku, hub_id); ``holds``/``returns`` hold the order ids of
-                  reservations in flight (see ``ims.reservations``)
-    reservations  one document per order_id (unique), see ``ims.reservations``
-    locks         leases, see ``ims.locks``
+Why PostgreSQL. Taking stock is a conditional write: take ``q`` only if ``on_hand -
+reserved >= q``. In PostgreSQL that is one statement,
 
-Atomicity: on MongoDB a conditional ``find_one_and_update`` is atomic on its own. FerretDB
-1.24 applies updates as read-modify-write without isolation, so when ``stock_locks`` is on
-(default: when the server says it is FerretDB) every stock write also runs under a
-``stock:<sku>:<hub_id>`` lease.
+    UPDATE stock SET reserved = reserved + q
+    WHERE sku = $1 AND hub_id = $2 AND on_hand - reserved >= q
+    RETURNING on_hand - reserved
+
+which locks the row, re-checks the condition on the newest version of the row when a
+concurrent writer got there first, and so can never oversell. Run in one transaction with
+``INSERT INTO reservations (order_id PRIMARY KEY, ...)``, the stock taken and the record
+of who took it commit together or not at all, and a second request for the same order_id
+meets the primary key instead of taking stock twice: atomic and idempotent by
+construction. MongoDB-on-FerretDB (where IMS used to live) applies such an update as an
+unisolated read-modify-write, which oversold stock under concurrency; it needed a lease
+lock, a multi-step reservation journal and a crash-recovery pass to be safe. None of those
+exist here: a crash before COMMIT leaves nothing, after COMMIT leaves everything.
+
+Tables are in ``ims.schema``; reservations in ``ims.reservations``. Functions take a
+connection (autocommit, see ``ims.db``) so a request, a test or the CLI can call them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
-from pymongo.collection import Collection
-from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+import psycopg
+from psycopg.rows import dict_row
 
-from ims.catalog import Catalog
-from ims.errors import Busy
-from ims.locks import Locks, LockTimeout, utcnow
-from ims.reservations import Reservations
+from ims.errors import Conflict, NotFound
 
-DUPLICATE_KEY = 11000
+# pg_advisory_xact_lock key taken by every adjustment just before it writes its event,
+# held until COMMIT: event ids are then committed in id order, so a reader of the feed
+# that has seen id N can never later find a smaller id appear (bigserial values are
+# handed out at INSERT time, not at COMMIT time). Adjustments are rare; reservations do
+# not take it.
+EVENTS_LOCK = 0x494D_5302
 
 
-class InventoryStore:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        lock_ttl: float = 10.0,
-        lock_wait: float = 5.0,
-        stock_locks: bool | None = None,
-    ) -> None:
-        self.db = db
-        self.hubs = db["hubs"]
-        self.skus = db["skus"]
-        self.stock = db["stock"]
-        self.locks = Locks(db["locks"], ttl=lock_ttl)
-        self.lock_wait = lock_wait
-        self._stock_locks = stock_locks
-        self.reservations = Reservations(self, db["reservations"])
+def ping(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT 1").fetchone()
 
-    def ensure_indexes(self) -> None:
-        self.stock.create_index(
-            [("sku", ASCENDING), ("hub_id", ASCENDING)], unique=True
-        )
-        self.reservations.ensure_indexes()
 
-    def seed(self, catalog: Catalog, reset: bool = False) -> dict[str, int]:
-        """Upsert hubs and SKUs; create missing stock lines. Stock that exists is left
-        alone unless ``reset``, which restores catalog quantities and drops reservations."""
-        self.ensure_indexes()
-        now = utcnow()
-        hubs = [
-            (
-                {"_id": h["hub_id"]},
-                {"$set": {"name": h["name"], "city": h["city"], "updated_at": now}},
-            )
-            for h in catalog["hubs"]
-        ]
-        skus = [
-            (
-                {"_id": s["sku"]},
-                {
-                    "$set": {
-                        "name": s["name"],
-                        "unit_price": s["unit_price"],
-                        "updated_at": now,
-                    }
-                },
-            )
-            for s in catalog["skus"]
-        ]
-        _bulk_upsert(self.hubs, hubs)
-        _bulk_upsert(self.skus, skus)
-        # Insert-only for stock: an upsert would rewrite (on FerretDB) a line being reserved.
-        existing = {
-            (d["sku"], d["hub_id"])
-            for d in self.stock.find({}, {"sku": 1, "hub_id": 1})
-        }
-        missing = [
-            new_stock_line(line["sku"], line["hub_id"], line["quantity"])
-            for line in catalog["stock"]
-            if (line["sku"], line["hub_id"]) not in existing
-        ]
-        inserted = _insert_ignoring_duplicates(self.stock, missing)
-        reset_lines = 0
-        if reset:
-            self.reservations.delete_all()
-            for line in catalog["stock"]:
-                with self.stock_guard(line["sku"], line["hub_id"]):
-                    self.stock.update_one(
-                        {"sku": line["sku"], "hub_id": line["hub_id"]},
-                        {
-                            "$set": new_stock_line(
-                                line["sku"], line["hub_id"], line["quantity"]
-                            )
-                        },
-                    )
-                reset_lines += 1
-        return {
-            "hubs": len(hubs),
-            "skus": len(skus),
-            "stock_inserted": inserted,
-            "stock_reset": reset_lines,
-        }
+def list_hubs(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    cur = conn.cursor(row_factory=dict_row)
+    return cur.execute("SELECT hub_id, name, city FROM hubs ORDER BY hub_id").fetchall()
 
-    def ping(self) -> None:
-        self.db.client.admin.command("ping")
 
-    def list_hubs(self) -> list[dict[str, Any]]:
-        return [
-            {"hub_id": d["_id"], "name": d["name"], "city": d["city"]}
-            for d in self.hubs.find({}).sort("_id", ASCENDING)
-        ]
+def list_skus(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT sku, name, unit_price FROM skus ORDER BY sku").fetchall()
+    # unit_price is numeric(12, 2): its string is the exact decimal, e.g. "10.50".
+    return [{"sku": sku, "name": name, "unit_price": str(price)} for sku, name, price in rows]
 
-    def list_skus(self) -> list[dict[str, Any]]:
-        return [
-            {"sku": d["_id"], "name": d["name"], "unit_price": d["unit_price"]}
-            for d in self.skus.find({}).sort("_id", ASCENDING)
-        ]
 
-    def sku_exists(self, sku: str) -> bool:
-        return self.skus.find_one({"_id": sku}, {"_id": 1}) is not None
+def validate_pairs(
+    conn: psycopg.Connection, pairs: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """Existence of each (sku, hub_id), in request order, duplicates answered in place.
 
-    def hub_exists(self, hub_id: str) -> bool:
-        return self.hubs.find_one({"_id": hub_id}, {"_id": 1}) is not None
-
-    def validate_pairs(self, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Existence of each (sku, hub_id), in request order; one query per collection."""
-        known_skus = _existing_ids(self.skus, {sku for sku, _ in pairs})
-        known_hubs = _existing_ids(self.hubs, {hub for _, hub in pairs})
-        results = []
-        for sku, hub_id in pairs:
-            sku_exists, hub_exists = sku in known_skus, hub_id in known_hubs
-            results.append(
-                {
-                    "sku": sku,
-                    "hub_id": hub_id,
-                    "sku_exists": sku_exists,
-                    "hub_exists": hub_exists,
-                    "valid": sku_exists and hub_exists,
-                }
-            )
-        return results
-
-    def get_stock(self, sku: str, hub_id: str) -> dict[str, Any] | None:
-        doc = self.stock.find_one({"sku": sku, "hub_id": hub_id})
-        if doc is None:
-            return None
-        return {
+    One query for the whole call, whatever its size: OMS asks once per chunk of orders.
+    """
+    known_skus: list[str] = []
+    known_hubs: list[str] = []
+    if pairs:
+        known_skus, known_hubs = conn.execute(
+            """SELECT ARRAY(SELECT sku FROM skus WHERE sku = ANY(%s)),
+                      ARRAY(SELECT hub_id FROM hubs WHERE hub_id = ANY(%s))""",
+            (list({sku for sku, _ in pairs}), list({hub for _, hub in pairs})),
+        ).fetchone()
+    skus, hubs = set(known_skus), set(known_hubs)
+    return [
+        {
             "sku": sku,
             "hub_id": hub_id,
-            "available": doc["available"],
-            "reserved": doc["reserved"],
+            "sku_exists": sku in skus,
+            "hub_exists": hub_id in hubs,
+            "valid": sku in skus and hub_id in hubs,
         }
-
-    @property
-    def stock_locks(self) -> bool:
-        if self._stock_locks is None:
-            build = self.db.client.admin.command("buildInfo")
-            self._stock_locks = "ferretdbVersion" in build
-        return self._stock_locks
-
-    def stock_guard(self, sku: str, hub_id: str) -> AbstractContextManager[None]:
-        """Serialize writes to one stock line where the server cannot do it for us."""
-        if not self.stock_locks:
-            return nullcontext()
-        return self._stock_lease(f"stock:{sku}:{hub_id}")
-
-    @contextmanager
-    def _stock_lease(self, key: str) -> Iterator[None]:
-        try:
-            token = self.locks.acquire(key, wait=self.lock_wait)
-        except LockTimeout:
-            raise Busy(
-                "stock line busy, retry", code="stock_busy", retry_after=1
-            ) from None
-        try:
-            yield
-        finally:
-            self.locks.release(key, token)
+        for sku, hub_id in pairs
+    ]
 
 
-def seed(db: Database, catalog: Catalog, reset: bool = False) -> dict[str, int]:
-    return InventoryStore(db).seed(catalog, reset=reset)
+def catalog_check(
+    conn: psycopg.Connection, sku: str, hub_id: str
+) -> tuple[bool, bool]:
+    """(sku exists, hub exists)."""
+    return conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM skus WHERE sku = %s),
+                  EXISTS (SELECT 1 FROM hubs WHERE hub_id = %s)""",
+        (sku, hub_id),
+    ).fetchone()
 
 
-def new_stock_line(sku: str, hub_id: str, quantity: int) -> dict[str, Any]:
-    return {
-        "sku": sku,
-        "hub_id": hub_id,
-        "available": quantity,
-        "reserved": 0,
-        "holds": [],
-        "returns": [],
-    }
+def unknown_item(sku_exists: bool, hub_exists: bool, sku: str, hub_id: str) -> NotFound:
+    """The 404 for a sku or hub the catalog does not have (the sku is named first)."""
+    if not sku_exists:
+        return NotFound(f"unknown sku {sku!r}", code="unknown_sku")
+    return NotFound(f"unknown hub {hub_id!r}", code="unknown_hub")
 
 
-def _existing_ids(collection: Collection, ids: set[str]) -> set[str]:
-    if not ids:
-        return set()
-    return {d["_id"] for d in collection.find({"_id": {"$in": list(ids)}}, {"_id": 1})}
+STOCK_COLUMNS = "sku, hub_id, on_hand, reserved, on_hand - reserved AS available"
 
 
-def _bulk_upsert(collection: Collection, operations: list[tuple[dict, dict]]) -> None:
-    """Apply (filter, update) upserts one by one (the catalog is small). Not
-    ``bulk_write``: FerretDB 1.24 can answer a bulk upsert without ``nModified``, which
-    pymongo turns into a KeyError; two gunicorn workers seeding at once hit it. A racing
-    upsert's duplicate key is retried once, as an update."""
-    for query, update in operations:
-        try:
-            collection.update_one(query, update, upsert=True)
-        except DuplicateKeyError:
-            collection.update_one(query, update, upsert=True)
+def get_stock(conn: psycopg.Connection, sku: str, hub_id: str) -> dict[str, Any] | None:
+    cur = conn.cursor(row_factory=dict_row)
+    return cur.execute(
+        f"SELECT {STOCK_COLUMNS} FROM stock WHERE sku = %s AND hub_id = %s", (sku, hub_id)
+    ).fetchone()
 
 
-def _insert_ignoring_duplicates(
-    collection: Collection, documents: list[dict[str, Any]]
-) -> int:
-    if not documents:
-        return 0
-    try:
-        return len(collection.insert_many(documents, ordered=False).inserted_ids)
-    except BulkWriteError as exc:
-        if exc.details.get("writeConcernErrors") or any(
-            e["code"] != DUPLICATE_KEY for e in exc.details["writeErrors"]
-        ):
-            raise
-        return exc.details["nInserted"]
+def list_inventory(
+    conn: psycopg.Connection, sku: str | None = None, hub_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Stock lines, optionally of one sku and/or one hub, sorted by (sku, hub_id)."""
+    cur = conn.cursor(row_factory=dict_row)
+    return cur.execute(
+        f"""SELECT {STOCK_COLUMNS} FROM stock
+            WHERE (%(sku)s::text IS NULL OR sku = %(sku)s)
+              AND (%(hub_id)s::text IS NULL OR hub_id = %(hub_id)s)
+            ORDER BY sku, hub_id""",
+        {"sku": sku, "hub_id": hub_id},
+    ).fetchall()
+
+
+def adjust(
+    conn: psycopg.Connection, sku: str, hub_id: str, delta: int, reason: str
+) -> dict[str, Any]:
+    """Add (delta > 0) or remove (delta < 0) on-hand stock, and record the event.
+
+    Stock held by reservations cannot be removed: taking away more than ``available``
+    raises Conflict ``insufficient_stock`` and writes nothing. A missing stock line is
+    created by a positive delta. Stock line and event commit together.
+    """
+    with conn.transaction():
+        sku_exists, hub_exists = catalog_check(conn, sku, hub_id)
+        if not (sku_exists and hub_exists):
+            raise unknown_item(sku_exists, hub_exists, sku, hub_id)
+        cur = conn.cursor(row_factory=dict_row)
+        if delta > 0:
+            line = cur.execute(
+                f"""INSERT INTO stock (sku, hub_id, on_hand) VALUES (%s, %s, %s)
+                    ON CONFLICT (sku, hub_id) DO UPDATE
+                    SET on_hand = stock.on_hand + EXCLUDED.on_hand
+                    RETURNING {STOCK_COLUMNS}""",
+                (sku, hub_id, delta),
+            ).fetchone()
+        else:
+            line = cur.execute(
+                f"""UPDATE stock SET on_hand = on_hand + %(delta)s
+                    WHERE sku = %(sku)s AND hub_id = %(hub_id)s
+                      AND on_hand - reserved >= -%(delta)s
+                    RETURNING {STOCK_COLUMNS}""",
+                {"sku": sku, "hub_id": hub_id, "delta": delta},
+            ).fetchone()
+        if line is None:
+            current = get_stock(conn, sku, hub_id)
+            available = current["available"] if current else 0
+            raise Conflict(
+                f"cannot remove {-delta} of {sku!r} at {hub_id!r}: {available} available",
+                code="insufficient_stock",
+                available=available,
+            )
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENTS_LOCK,))
+        conn.execute(
+            """INSERT INTO inventory_events (sku, hub_id, delta, on_hand, available, reason)
+               VALUES (%s, %s, %s, %s, %s, %s)""",
+            (sku, hub_id, delta, line["on_hand"], line["available"], reason),
+        )
+    return line
+
+
+def list_events(conn: psycopg.Connection, after: int, limit: int) -> dict[str, Any]:
+    """Adjustments with id > ``after``, oldest first; ``next_after`` is where to go on."""
+    cur = conn.cursor(row_factory=dict_row)
+    rows = cur.execute(
+        """SELECT id, sku, hub_id, delta, on_hand, available, reason, at
+           FROM inventory_events WHERE id > %s ORDER BY id LIMIT %s""",
+        (after, limit),
+    ).fetchall()
+    for row in rows:
+        row["at"] = _iso(row["at"])
+    return {"items": rows, "next_after": rows[-1]["id"] if rows else after}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()

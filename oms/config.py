@@ -44,7 +44,7 @@ class Settings:
     task_time_limit_s: int
     api_keys: tuple[str, ...]
     log_level: str
-    # Celery's monitoring events (what Flower shows) go through Redis: see PITFALLS.md.
+    # Celery's monitoring events (what Flower shows) go through Redis: docs/architecture.md.
     events_url: str
     # Worker processes' Prometheus samples (prometheus_client multiprocess files), read
     # by the API's /metrics: the API and the workers must share this directory.
@@ -52,7 +52,7 @@ class Settings:
 
     @property
     def broker_url(self) -> str:
-        """kombu SQS URL; the endpoint comes from the host part (see PITFALLS.md)."""
+        """kombu SQS URL; the endpoint comes from the host part (docs/architecture.md)."""
         endpoint = urlsplit(self.aws_endpoint_url)
         user = quote(self.aws_access_key_id, safe="")
         secret = quote(self.aws_secret_access_key, safe="")

@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from devstack import postgres
 from tests.servers import ROOT, free_port, gunicorn, stop
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -21,6 +22,8 @@ RUN_ID = uuid.uuid4().hex[:8]
 
 IMS_PORT = free_port()
 API_PORT = free_port()
+IMS_TEST_DATABASE = f"ims_test_{RUN_ID}"
+IMS_SERVICE_KEY = f"ims-test-{RUN_ID}"
 
 # Set before any oms module reads the settings (they are read once per process).
 TEST_ENV = {
@@ -34,7 +37,12 @@ TEST_ENV = {
     # Every chunk asks IMS, so injected IMS faults hit the chunks they target. The cache
     # itself is tested in tests/stores/test_ims_client.py.
     "OMS_IMS_CACHE_TTL": "0",
-    "IMS_DB": f"ims_test_{RUN_ID}",
+    # The session's reference IMS: its own PostgreSQL database (created by ims_service)
+    # and a service key, which OMS will send as OMS_IMS_SERVICE_KEY.
+    "IMS_POSTGRES_URL": postgres.url(IMS_TEST_DATABASE),
+    "PGPASSWORD": postgres.password(),
+    "IMS_SERVICE_KEYS": IMS_SERVICE_KEY,
+    "OMS_IMS_SERVICE_KEY": IMS_SERVICE_KEY,
     "IMS_FAULTS": "on",
 }
 os.environ.update(TEST_ENV)
@@ -126,13 +134,15 @@ def worker(settings):
 @pytest.fixture(scope="session")
 def ims_service(stack):
     """The reference IMS on its own port and database, as a real HTTP server."""
-    log = ROOT / ".stack" / "logs" / f"test-ims-{RUN_ID}.log"
-    with gunicorn("ims.wsgi:app", log, port=IMS_PORT) as (url, _):
-        yield url
-    import pymongo
+    from tests.ims.support import drop_database
 
-    with pymongo.MongoClient(os.environ.get("OMS_MONGO_URI", "mongodb://127.0.0.1:27018")) as c:
-        c.drop_database(TEST_ENV["IMS_DB"])
+    postgres.ensure_database(IMS_TEST_DATABASE)
+    log = ROOT / ".stack" / "logs" / f"test-ims-{RUN_ID}.log"
+    try:
+        with gunicorn("ims.wsgi:app", log, port=IMS_PORT) as (url, _):
+            yield url
+    finally:
+        drop_database(IMS_TEST_DATABASE)
 
 
 @pytest.fixture(scope="session")

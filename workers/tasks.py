@@ -2,7 +2,7 @@
 
 Transient failures (S3, IMS, MongoDB, Kafka unreachable) retry with exponential backoff
 and jitter. A chunk that still fails after its last retry is recorded as failed and the
-task *returns*, so the chord's body (finalize_upload) still runs: see PITFALLS.md.
+task *returns*, so the chord's body (finalize_upload) still runs (docs/architecture.md).
 """
 
 from __future__ import annotations

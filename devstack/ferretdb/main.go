@@ -1,4 +1,4 @@
-// Command ferretdb runs FerretDB 1.24 with its SQLite backend for the OMS local stack.
+// Command ferretdb runs FerretDB 1.24 with its PostgreSQL backend for the OMS local stack.
 //
 // It embeds github.com/FerretDB/FerretDB/ferretdb instead of building FerretDB's own
 // cmd/ferretdb: that command panics at start when built with `go install`, because
@@ -20,16 +20,21 @@ import (
 
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27018", "TCP address to listen on")
-	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite URI of the data directory (must end with /)")
+	postgresURL := flag.String("postgresql-url", "", "PostgreSQL URL, e.g. postgres://user@127.0.0.1:5432/ferretdb")
 	flag.Parse()
+	if *postgresURL == "" {
+		log.Fatal("--postgresql-url is required")
+	}
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Above ERROR: FerretDB logs every failed command (a write conflict included) with its
+	// documents at WARN and ERROR; panics are ERROR+1 and stay visible.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 1}))
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: *sqliteURL,
+		Listener:      ferretdb.ListenerConfig{TCP: *listen},
+		Logger:        logger,
+		Handler:       "postgresql",
+		PostgreSQLURL: *postgresURL,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -38,7 +43,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	log.Printf("ferretdb (sqlite) listening on %s, data %s", *listen, *sqliteURL)
+	log.Printf("ferretdb (postgresql) listening on %s", *listen)
 	if err := f.Run(ctx); err != nil {
 		log.Fatal(err)
 	}

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from oms.errors import NotFound, Unavailable
 from oms.pipeline.retry import NotRetryable
+from oms.stores.pages import InvalidCursor
 from oms.uploads.receive import UploadRefused
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -28,6 +29,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):
         return error_response(404, "not_found", str(exc))
+
+    @app.errorhandler(InvalidCursor)
+    def invalid_cursor(exc: InvalidCursor):
+        return error_response(422, "validation_error", str(exc),
+                              fields={"query": {"cursor": [str(exc)]}})
 
     @app.errorhandler(NotRetryable)
     def not_retryable(exc: NotRetryable):

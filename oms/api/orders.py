@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from oms.api.pagination import page_body
 from oms.api.schemas import OrderListArgsSchema, OrderPageSchema, OrderSchema
 from oms.errors import NotFound
+from oms.orders.listing import list_orders
 from oms.orders.money import from_cents
 from oms.orders.store import orders
 
@@ -27,14 +29,14 @@ class Orders(MethodView):
     @blp.arguments(OrderListArgsSchema, location="query")
     @blp.response(200, OrderPageSchema)
     def get(self, args: dict):
-        """Orders, newest first; filter by ``status``, ``hub_id``, ``upload_id``."""
-        query = {name: args[name] for name in ("status", "hub_id", "upload_id")
-                 if args.get(name)}
-        page, size = args["page"], args["page_size"]
-        cursor = (orders().find(query).sort([("created_at", -1), ("_id", 1)])
-                  .skip((page - 1) * size).limit(size))
-        return {"items": [present(o) for o in cursor], "page": page, "page_size": size,
-                "total": orders().count_documents(query)}
+        """Orders of the newest upload first, each upload's in file order; filter by
+        ``status``, ``hub_id``, ``upload_id``. Follow ``next`` for the next page: a page
+        may hold fewer than ``page_size`` orders when the filters match few (it examines
+        a bounded number of orders); ``next`` is null only at the end."""
+        page = list_orders(args["page_size"], args.get("cursor"),
+                           upload_id=args.get("upload_id"), status=args.get("status"),
+                           hub_id=args.get("hub_id"))
+        return page_body(page, present, args)
 
 
 @blp.route("/orders/<order_id>")

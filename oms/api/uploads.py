@@ -8,6 +8,7 @@ from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from oms.api.pagination import page_body
 from oms.api.schemas import (
     UploadAcceptedSchema,
     UploadArgsSchema,
@@ -18,6 +19,7 @@ from oms.api.schemas import (
 from oms.config import get_settings
 from oms.pipeline.retry import plan_retry
 from oms.uploads import repository as repo
+from oms.uploads.listing import list_uploads
 from oms.uploads.receive import receive_upload
 from oms.uploads.status import UploadStatus
 
@@ -56,13 +58,10 @@ class Uploads(MethodView):
     @blp.arguments(UploadListArgsSchema, location="query")
     @blp.response(200, UploadPageSchema)
     def get(self, args: dict):
-        """Uploads, newest first; filter by ``status``; paginated."""
-        query = {"status": args["status"]} if args.get("status") else {}
-        page, size = args["page"], args["page_size"]
-        cursor = (repo.uploads().find(query)
-                  .sort("created_at", -1).skip((page - 1) * size).limit(size))
-        return {"items": [present(u) for u in cursor], "page": page, "page_size": size,
-                "total": repo.uploads().count_documents(query)}
+        """Uploads, newest first; filter by ``status``. Follow ``next`` for the next page
+        (null at the end)."""
+        page = list_uploads(args["page_size"], args.get("cursor"), args.get("status"))
+        return page_body(page, present, args)
 
 
 @blp.route("/uploads/<upload_id>")

@@ -41,18 +41,19 @@ class ApiClient:
     def get_upload(self, upload_id: str) -> dict:
         return self._json("GET", f"/uploads/{_segment(upload_id)}")
 
-    def list_uploads(self, page: int = 1, page_size: int = 20,
+    def list_uploads(self, cursor: str | None = None, page_size: int = 20,
                      status: str | None = None) -> dict:
-        params = {"page": page, "page_size": page_size, "status": status}
+        params = {"cursor": cursor, "page_size": page_size, "status": status}
         return self._json("GET", "/uploads", params=_present(params))
 
     def retry_upload(self, upload_id: str) -> dict:
         return self._json("POST", f"/uploads/{_segment(upload_id)}/retry")
 
-    def list_orders(self, page: int = 1, page_size: int = 20, status: str | None = None,
-                    hub_id: str | None = None, upload_id: str | None = None) -> dict:
-        params = {"page": page, "page_size": page_size, "status": status, "hub_id": hub_id,
-                  "upload_id": upload_id}
+    def list_orders(self, cursor: str | None = None, page_size: int = 20,
+                    status: str | None = None, hub_id: str | None = None,
+                    upload_id: str | None = None) -> dict:
+        params = {"cursor": cursor, "page_size": page_size, "status": status,
+                  "hub_id": hub_id, "upload_id": upload_id}
         return self._json("GET", "/orders", params=_present(params))
 
     def get_order(self, order_id: str) -> dict:

@@ -7,10 +7,11 @@ import click
 from oms.cli.client import ApiClient
 from oms.cli.output import (
     Column,
+    all_pages_option,
+    cursor_option,
     echo_json,
     fields,
     json_option,
-    page_option,
     page_size_option,
     show_listing,
     when,
@@ -33,16 +34,19 @@ ORDER_COLUMNS = [
 @click.option("--hub", "hub_id", metavar="HUB_ID", help="Only orders of this hub.")
 @click.option("--upload", "upload_id", metavar="UPLOAD_ID",
               help="Only orders stored from this upload.")
-@page_option
+@cursor_option
+@all_pages_option
 @page_size_option
 @json_option
 @click.pass_obj
 def orders(client: ApiClient, status: str | None, hub_id: str | None, upload_id: str | None,
-           page: int, page_size: int, as_json: bool) -> None:
-    """List stored orders, newest first."""
-    listing = client.list_orders(page, page_size, status=status, hub_id=hub_id,
-                                 upload_id=upload_id)
-    show_listing(listing, ORDER_COLUMNS, "orders", as_json)
+           cursor: str | None, all_pages: bool, page_size: int, as_json: bool) -> None:
+    """List stored orders: the newest upload's first, each upload's in file order."""
+    def fetch(at: str | None) -> dict:
+        return client.list_orders(at, page_size, status=status, hub_id=hub_id,
+                                  upload_id=upload_id)
+
+    show_listing(fetch, ORDER_COLUMNS, "orders", as_json, cursor, all_pages)
 
 
 @click.command()

@@ -12,7 +12,11 @@ import click
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the API's JSON to stdout instead of text.")
-page_option = click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+cursor_option = click.option(
+    "--cursor", help="Start at this page (the cursor a previous listing printed).")
+all_pages_option = click.option(
+    "--all", "all_pages", is_flag=True,
+    help="Follow every page to the end (with --json: one JSON object per line).")
 page_size_option = click.option("--page-size", type=click.IntRange(1, 200), default=20,
                                 show_default=True)
 
@@ -95,24 +99,37 @@ def seconds(value: float | None) -> str | None:
 
 
 def page_footer(page: dict, noun: str) -> str:
-    first = (page["page"] - 1) * page["page_size"] + 1
-    last = first + len(page["items"]) - 1
-    if not page["items"]:
-        return f"no {noun} on page {page['page']} ({page['total']:,} in all)"
-    footer = f"{noun} {first:,}-{last:,} of {page['total']:,}"
-    if last < page["total"]:
-        footer += f"; next page: --page {page['page'] + 1}"
-    return footer
+    shown = f"{len(page['items']):,} {noun}" if page["items"] else f"no {noun}"
+    if page.get("next"):
+        return f"{shown} on this page; next page: --cursor {page['next']}"
+    return f"{shown}; end of the list"
 
 
-def show_listing(listing: dict, columns: Sequence[Column], noun: str, as_json: bool) -> None:
-    """A page of a listing: the API's JSON, or a table with a footer on stderr."""
-    if as_json:
-        echo_json(listing)
+def show_listing(fetch: Callable[[str | None], dict], columns: Sequence[Column], noun: str,
+                 as_json: bool, cursor: str | None, all_pages: bool) -> None:
+    """A page of a listing (``fetch(cursor)`` reads one): the API's JSON, or a table
+    with a footer on stderr. With ``all_pages``, every page to the end: tables one after
+    the other, or in JSON one item per line."""
+    listing = fetch(cursor)
+    if not all_pages:
+        if as_json:
+            echo_json(listing)
+            return
+        if listing["items"]:
+            click.echo(table(listing["items"], columns))
+        note(page_footer(listing, noun))
         return
-    if listing["items"]:
-        click.echo(table(listing["items"], columns))
-    note(page_footer(listing, noun))
+    count = 0
+    while True:
+        for item in listing["items"] if as_json else ():
+            click.echo(json.dumps(item, separators=(",", ":")))
+        if listing["items"] and not as_json:
+            click.echo(table(listing["items"], columns))
+        count += len(listing["items"])
+        if not listing.get("next"):
+            break
+        listing = fetch(listing["next"])
+    note(f"{count:,} {noun} in all")
 
 
 def _clip(value: str, width: int | None) -> str:

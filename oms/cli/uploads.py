@@ -14,11 +14,12 @@ from oms.cli.errors import ExitCode, NotFound
 from oms.cli.multipart import MultipartFile
 from oms.cli.output import (
     Column,
+    all_pages_option,
+    cursor_option,
     echo_json,
     fields,
     json_option,
     note,
-    page_option,
     page_size_option,
     seconds,
     show_listing,
@@ -126,12 +127,13 @@ UPLOAD_COLUMNS = [
 @click.argument("upload_id", required=False)
 @click.option("--status", "status_filter", type=click.Choice([str(s) for s in UploadStatus]),
               help="List only uploads with this status.")
-@page_option
+@cursor_option
+@all_pages_option
 @page_size_option
 @json_option
 @click.pass_obj
-def status(client: ApiClient, upload_id: str | None, status_filter: str | None, page: int,
-           page_size: int, as_json: bool) -> None:
+def status(client: ApiClient, upload_id: str | None, status_filter: str | None,
+           cursor: str | None, all_pages: bool, page_size: int, as_json: bool) -> None:
     """Show one upload in detail, or list the recent ones.
 
     With UPLOAD_ID: its status, counts, chunks, timings and invalid file. Without: the
@@ -146,8 +148,10 @@ def status(client: ApiClient, upload_id: str | None, status_filter: str | None, 
         else:
             click.echo(describe(upload))
         return
-    listing = client.list_uploads(page, page_size, status_filter)
-    show_listing(listing, UPLOAD_COLUMNS, "uploads", as_json)
+    def fetch(at: str | None) -> dict:
+        return client.list_uploads(at, page_size, status_filter)
+
+    show_listing(fetch, UPLOAD_COLUMNS, "uploads", as_json, cursor, all_pages)
 
 
 @click.command()

@@ -122,7 +122,7 @@ class Header:
         return hints
 
 
-# Names other order exports use for our columns (seen in ../shared/peer-data).
+# Names other order exports use for our columns (seen in other implementations' files).
 _ALIASES: dict[str, tuple[str, ...]] = {
     "sku": ("sku_id", "sku_code", "item_sku"),
     "hub_id": ("hub", "location", "location_id", "warehouse_id"),

@@ -1,7 +1,7 @@
 """Celery's monitoring events over Redis, while tasks keep flowing through SQS.
 
 Over SQS the events reach no one: Celery's event exchange is a topic exchange and kombu's
-SQS transport keeps bindings per connection (PITFALLS.md, "Flower over an SQS broker").
+SQS transport keeps bindings per connection (docs/architecture.md, "Celery on SQS").
 So every event goes through a connection to ``oms_events_url`` (celeryconfig, from
 OMS_EVENTS_URL; Redis), and Flower reads them there (``celery flower -b <that URL>``):
 

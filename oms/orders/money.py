@@ -1,6 +1,6 @@
 """Money in the store: exact integer cents.
 
-DESIGN.md asked for Decimal128, but FerretDB 1.24 (the local MongoDB) has no Decimal128:
+The design asked for Decimal128, but FerretDB 1.24 (the local MongoDB) has no Decimal128:
 a document holding one makes it drop the connection ("invalid BSON type
 wirebson.Decimal128", internal/bson/bson.go). Integer minor units are exact on FerretDB
 and MongoDB 7 alike and sum exactly in aggregations. The CSV contract allows at most two

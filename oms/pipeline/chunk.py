@@ -46,13 +46,21 @@ def process_chunk(upload_id: str, index: int) -> dict:
     header = read_upload_header(upload["s3_key"])
     data = s3.get_range(upload["s3_key"], chunk["start"], chunk["end"])
 
-    valid, invalid = validate_records(read_records(data, header, chunk["first_line"]))
+    records = list(read_records(data, header, chunk["first_line"]))
+    # Position of each record among the file's records (for its listing block); clamped
+    # to the chunk's own range in case the reader sees more records than the splitter.
+    first_ordinal = index * upload["chunk_rows"]
+    last_position = max(chunk["rows"] - 1, 0)
+    ordinal = {record.line: first_ordinal + min(position, last_position)
+               for position, record in enumerate(records)}
+    valid, invalid = validate_records(records)
     valid, invalid = check_inventory(valid, invalid, header)
 
     created_at = datetime.now(UTC)
     outcome = store.insert_orders(
-        [store.order_document(row, upload_id, created_at) for row in valid],
-        rerun=attempt > 1,
+        [store.order_document(row, upload_id, ordinal[row.line], created_at) for row in valid],
+        rerun_blocks=store.blocks_of(upload_id, first_ordinal, chunk["rows"]) if attempt > 1
+        else None,
     )
     by_line = {row.line: row for row in valid}
     invalid.extend(reject(by_line[doc["row_number"]], DUPLICATE_IN_STORE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oms.errors import OMSError
+from oms.stores import mongo
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
 
@@ -38,5 +39,5 @@ def plan_retry(upload_id: str) -> RetryPlan:
                        retried_at=repo.now()) is None:
         raise NotRetryable(f"upload {upload_id} changed status; try again")
     failed = repo.reset_failed_chunks(upload_id)
-    repo.uploads().update_one({"_id": upload_id}, {"$inc": {"retries": 1}})
+    mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$inc": {"retries": 1}})
     return RetryPlan("chunks", tuple(failed))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from oms.config import get_settings
 from oms.ingest.chunking import split_into_chunks
 from oms.ingest.header import HEAD_BYTES, Header, HeaderError, read_header
-from oms.stores import s3
+from oms.stores import mongo, s3
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
 
@@ -50,8 +50,8 @@ def split_upload(upload_id: str) -> SplitResult:
     blocks = s3.iter_blocks(upload["s3_key"], start=header.data_offset)
     rows_per_chunk = upload.get("chunk_rows") or get_settings().chunk_rows
     spans = split_into_chunks(blocks, header.data_offset, rows_per_chunk, header.data_line)
-    total = repo.save_chunks(upload_id, spans)
-    fields = {"chunks_total": total, "columns": list(header.columns),
+    total, records = repo.save_chunks(upload_id, spans)
+    fields = {"chunks_total": total, "rows_total": records, "columns": list(header.columns),
               "extra_columns": list(header.extra), "timings.split_done_at": repo.now()}
     if total == 0:
         repo.transition(upload_id, UploadStatus.COMPLETED, **fields,
@@ -62,4 +62,4 @@ def split_upload(upload_id: str) -> SplitResult:
 
 
 def mark_chord_started(upload_id: str) -> None:
-    repo.uploads().update_one({"_id": upload_id}, {"$set": {"chord_started": True}})
+    mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$set": {"chord_started": True}})

@@ -1,12 +1,73 @@
-"""MongoDB (FerretDB locally, MongoDB 7 in docker-compose): the client and the indexes."""
+"""MongoDB (FerretDB on PostgreSQL locally, MongoDB 7 in docker-compose): client, indexes,
+and the writes every OMS module goes through.
+
+Two rules keep the same code correct and fast on both servers (docs/architecture.md):
+
+* **Queries are top-level equalities on fields listed in ``LOOKUPS``.** FerretDB 1.24
+  pushes only those down to PostgreSQL; ``$in``, ranges, ``$or`` and dotted paths are
+  filtered in Go after reading every row of the collection. Listings page by an
+  equality on a ``block`` field (see ``oms.stores.pages``) instead of sorting and
+  skipping, and every field of ``LOOKUPS`` gets an index on either server.
+* **Every update goes through ``update_one``/``find_one_and_update`` here**, which
+  increment the document's version ``_v`` and retry a write conflict. FerretDB 1.24 does
+  updates as unlocked read-modify-write; on the local stack a trigger turns a write
+  based on a stale read into a conflict (``devstack/ferretdb_store.py``). MongoDB raises
+  its own WriteConflict (112) in the same places, so the retry is not FerretDB-only.
+"""
 
 from __future__ import annotations
 
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
 import pymongo
+from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.operations import IndexModel
+from pymongo.results import UpdateResult
 
 from oms.config import get_settings
 from oms.stores.process_local import per_process
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+VERSION = "_v"
+WRITE_CONFLICT = 112  # MongoDB's WriteConflict
+CONFLICT_RETRIES = 60
+
+# FerretDB 1.24.2 defect: a bulk_write with more than 50 operations hangs: the handler
+# holds a pooled PostgreSQL connection per statement until the command ends
+# (``defer closer.Close()`` inside its loop in handler/msg_update.go) and the pool has 50,
+# shared by every client, so two concurrent commands of 30 hang too. bulk_update sends
+# at most this many per command; on FerretDB a bulk update costs the same per document as
+# update_one (1.2-1.5 ms, measured), so small commands lose nothing.
+MAX_BULK_OPERATIONS = 10
+
+# collection -> top-level fields OMS finds documents by, with equality only.
+LOOKUPS: dict[str, tuple[str, ...]] = {
+    "orders": ("_id", "order_id", "block"),
+    "uploads": ("_id", "seq", "block", "status"),
+    "chunks": ("_id", "upload_id", "events_pending"),
+    "counters": ("_id",),
+}
+
+# MongoDB indexes: what MongoDB 7 needs for the same lookups, plus uniqueness. (On
+# FerretDB only the unique ones matter; ``ferretdb_store`` adds the indexes it uses.)
+INDEXES: dict[str, list[IndexModel]] = {
+    "orders": [IndexModel("order_id", unique=True, name="order_id_unique"),
+               IndexModel("block", name="block")],
+    "uploads": [IndexModel("seq", unique=True, name="seq_unique"),
+                IndexModel("block", name="block"),
+                IndexModel("status", name="status")],
+    "chunks": [IndexModel([("upload_id", 1), ("index", 1)], name="upload_chunk"),
+               IndexModel("events_pending", name="events_pending")],
+}
 
 
 @per_process
@@ -23,16 +84,104 @@ def db() -> Database:
     return client()[get_settings().mongo_db]
 
 
-def ensure_indexes() -> None:
-    """Indexes the pipeline and the API rely on; idempotent, run at start-up."""
-    database = db()
-    orders = database["orders"]
-    orders.create_index("order_id", unique=True, name="order_id_unique")
-    orders.create_index([("status", 1), ("created_at", -1)], name="status_created")
-    orders.create_index([("hub_id", 1), ("created_at", -1)], name="hub_created")
-    orders.create_index([("upload_id", 1), ("created_at", -1)], name="upload_created")
-    database["chunks"].create_index([("upload_id", 1), ("index", 1)], name="upload_chunk")
-    database["chunks"].create_index("events_pending", name="events_pending")
-    database["uploads"].create_index([("status", 1), ("created_at", -1)],
-                                     name="status_created")
-    database["uploads"].create_index([("created_at", -1)], name="created")
+def is_ferretdb(database: Database) -> bool:
+    return "ferretdbVersion" in database.client.admin.command("buildInfo")
+
+
+def ensure_indexes(database: Database | None = None) -> None:
+    """Indexes the pipeline and the API rely on; idempotent, run at start-up (and by each
+    test database). On FerretDB, also the local store's indexes and version trigger."""
+    database = db() if database is None else database
+    for name, models in INDEXES.items():
+        for model in models:
+            # One index per command: FerretDB 1.24.2 panics (slice bounds out of range)
+            # on a createIndexes of several indexes that already exist, and drops the
+            # connection.
+            database[name].create_indexes([model])
+    for name in LOOKUPS.keys() - INDEXES.keys():
+        if name not in database.list_collection_names():
+            database.create_collection(name)
+    if is_ferretdb(database):
+        from devstack import ferretdb_store
+
+        ferretdb_store.prepare(database.name, LOOKUPS, tuple(LOOKUPS))
+
+
+def _versioned(update: dict[str, Any]) -> dict[str, Any]:
+    increments = {**update.get("$inc", {}), VERSION: 1}
+    return {**update, "$inc": increments}
+
+
+def is_write_conflict(exc: OperationFailure) -> bool:
+    """MongoDB's WriteConflict, or the local store's version trigger refusing a stale
+    write (FerretDB reports it as InternalError with PostgreSQL's SQLSTATE 40001)."""
+    return not isinstance(exc, BulkWriteError) and _is_conflict_error(
+        {"code": exc.code, "errmsg": str(exc)})
+
+
+def _retrying(write: Callable[[], T], upsert: bool = False) -> T:
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return write()
+        except DuplicateKeyError:
+            # Two upserts of one new document: the loser's insert fails; as an update
+            # of the document now there, it succeeds.
+            if not upsert or attempt:
+                raise
+        except OperationFailure as exc:
+            if not is_write_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
+                raise
+        time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
+    raise AssertionError("unreachable")
+
+
+def update_one(collection: Collection, query: dict[str, Any], update: dict[str, Any],
+               *, upsert: bool = False) -> UpdateResult:
+    """``collection.update_one`` that bumps ``_v`` and retries a write conflict. A retry
+    evaluates ``query`` again, so a conditional update that lost a race matches nothing."""
+    return _retrying(lambda: collection.update_one(query, _versioned(update), upsert=upsert),
+                     upsert)
+
+
+def find_one_and_update(collection: Collection, query: dict[str, Any],
+                        update: dict[str, Any], **options: Any) -> dict[str, Any] | None:
+    """``collection.find_one_and_update`` that bumps ``_v`` and retries a write conflict."""
+    return _retrying(lambda: collection.find_one_and_update(query, _versioned(update),
+                                                            **options),
+                     options.get("upsert", False))
+
+
+def bulk_update(collection: Collection,
+                updates: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> int:
+    """Apply (query, update) pairs unordered, in commands of at most MAX_BULK_OPERATIONS
+    (FerretDB defect above), each bumping ``_v``; returns how many documents changed.
+
+    Updates refused for a write conflict are sent again: the queries must be conditional
+    (on a status, say), so a repeat never applies a change twice.
+    """
+    pending = [pymongo.UpdateOne(query, _versioned(update)) for query, update in updates]
+    modified = 0
+    for attempt in range(CONFLICT_RETRIES):
+        conflicts: list[pymongo.UpdateOne] = []
+        for start in range(0, len(pending), MAX_BULK_OPERATIONS):
+            batch = pending[start:start + MAX_BULK_OPERATIONS]
+            try:
+                modified += collection.bulk_write(batch, ordered=False).modified_count
+            except BulkWriteError as exc:
+                details = exc.details
+                refused = details.get("writeErrors", [])
+                if details.get("writeConcernErrors") or not all(
+                        _is_conflict_error(e) for e in refused):
+                    raise
+                modified += details.get("nModified", 0)
+                conflicts.extend(batch[e["index"]] for e in refused)
+        if not conflicts:
+            return modified
+        pending = conflicts
+        time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
+    raise OperationFailure(f"{len(pending)} updates kept conflicting", code=WRITE_CONFLICT)
+
+
+def _is_conflict_error(error: dict[str, Any]) -> bool:
+    return error.get("code") == WRITE_CONFLICT or (
+        error.get("code") == 1 and "SQLSTATE 40001" in error.get("errmsg", ""))

@@ -1,7 +1,8 @@
 """Reading and changing upload and chunk documents.
 
-Every status change is an ``update_one`` conditioned on the current status, with a
-history entry, so two processes racing over one upload cannot both win.
+Every status change is an update conditioned on the current status, with a history
+entry, so two processes racing over one upload cannot both win; every write goes through
+``oms.stores.mongo`` (versioned, so this holds on FerretDB too).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pymongo.errors import BulkWriteError
 
 from oms.errors import NotFound
 from oms.stores import mongo
+from oms.uploads import sequence
 from oms.uploads.status import ChunkStatus, UploadStatus, sources_of
 
 
@@ -37,8 +39,9 @@ def create_upload(upload_id: str, *, filename: str, key: str, size: int, sha256:
                   chunk_rows: int, status: UploadStatus = UploadStatus.QUEUED,
                   error: str | None = None) -> dict:
     stamp = now()
-    doc = {
+    doc: dict[str, Any] = {
         "_id": upload_id,
+        "_v": 0,
         "filename": filename,
         "s3_key": key,
         "size": size,
@@ -57,8 +60,12 @@ def create_upload(upload_id: str, *, filename: str, key: str, size: int, sha256:
         "updated_at": stamp,
         "timings": {},
     }
-    uploads().insert_one(doc)
-    return doc
+
+    def insert(seq: int) -> None:
+        uploads().insert_one({**doc, "seq": seq, "block": sequence.block_of(seq)})
+
+    seq = sequence.insert_numbered(insert)
+    return {**doc, "seq": seq, "block": sequence.block_of(seq)}
 
 
 def get_upload(upload_id: str) -> dict:
@@ -76,24 +83,28 @@ def transition(upload_id: str, target: UploadStatus, **fields: Any) -> dict | No
         "$set": {"status": str(target), "updated_at": stamp, **fields},
         "$push": {"status_history": {"status": str(target), "at": stamp}},
     }
-    return uploads().find_one_and_update(
+    # The _id equality is what FerretDB pushes down; $in is then checked on that one
+    # document.
+    return mongo.find_one_and_update(
+        uploads(),
         {"_id": upload_id, "status": {"$in": sources_of(target)}},
         update,
         return_document=ReturnDocument.AFTER,
     )
 
 
-def save_chunks(upload_id: str, spans: Iterable[Any]) -> int:
+def save_chunks(upload_id: str, spans: Iterable[Any]) -> tuple[int, int]:
     """Record the chunks of an upload. Idempotent: chunk boundaries are a pure function of
     the file, so a re-run of the split inserts the same documents and the unique
     (upload_id, index) index turns the repeats into ignored duplicates, leaving the status
-    of chunks already processed untouched. (Plain inserts, not upserting bulk updates:
-    FerretDB 1.24's bulk update replies lack ``nModified``, which pymongo needs.)"""
+    of chunks already processed untouched. Returns (chunks, records in the file)."""
     batch: list[dict] = []
-    total = 0
+    total = records = 0
     for span in spans:
         total += 1
-        batch.append({"_id": chunk_key(upload_id, span.index), "upload_id": upload_id,
+        records += span.rows
+        batch.append({"_id": chunk_key(upload_id, span.index), "_v": 0,
+                      "upload_id": upload_id,
                       "index": span.index, "start": span.start,
                       "end": span.end, "first_line": span.first_line, "rows": span.rows,
                       "status": str(ChunkStatus.PENDING), "attempts": 0,
@@ -102,7 +113,7 @@ def save_chunks(upload_id: str, spans: Iterable[Any]) -> int:
             _insert_new(batch)
             batch = []
     _insert_new(batch)
-    return total
+    return total, records
 
 
 def _insert_new(documents: list[dict]) -> None:
@@ -132,7 +143,8 @@ def list_chunks(upload_id: str) -> list[dict]:
 
 def start_chunk_attempt(upload_id: str, index: int) -> int:
     """Count an attempt at the chunk; returns the attempt's number (1 = first ever)."""
-    doc = chunks().find_one_and_update(
+    doc = mongo.find_one_and_update(
+        chunks(),
         {"_id": chunk_key(upload_id, index)},
         {"$inc": {"attempts": 1}, "$set": {"started_at": now()}},
         return_document=ReturnDocument.AFTER,
@@ -144,7 +156,8 @@ def finish_chunk(upload_id: str, index: int, counts: dict, by_hub: dict[str, int
                  part_key: str | None, unconfirmed_events: list[dict], seconds: float) -> bool:
     """Mark the chunk done with its counts and the events Kafka did not confirm;
     False if it was already done (a re-run)."""
-    result = chunks().update_one(
+    result = mongo.update_one(
+        chunks(),
         {"_id": chunk_key(upload_id, index), "status": {"$ne": str(ChunkStatus.DONE)}},
         {"$set": {"status": str(ChunkStatus.DONE), "counts": counts, "by_hub": by_hub,
                   "part_key": part_key, "error": None, "seconds": round(seconds, 3),
@@ -159,26 +172,29 @@ def chunks_with_unconfirmed_events(limit: int) -> list[dict]:
 
 
 def set_unconfirmed_events(chunk_id: str, payloads: list[dict]) -> None:
-    chunks().update_one({"_id": chunk_id}, {"$set": {"unconfirmed_events": payloads,
-                                                     "events_pending": bool(payloads)}})
+    mongo.update_one(chunks(), {"_id": chunk_id},
+                     {"$set": {"unconfirmed_events": payloads,
+                               "events_pending": bool(payloads)}})
 
 
 def fail_chunk(upload_id: str, index: int, error: str) -> None:
-    result = chunks().update_one(
+    result = mongo.update_one(
+        chunks(),
         {"_id": chunk_key(upload_id, index), "status": {"$ne": str(ChunkStatus.DONE)}},
         {"$set": {"status": str(ChunkStatus.FAILED), "error": error, "finished_at": now()}},
     )
     if result.modified_count:
-        uploads().update_one({"_id": upload_id}, {"$addToSet": {"failed_chunks": index}})
+        mongo.update_one(uploads(), {"_id": upload_id},
+                         {"$addToSet": {"failed_chunks": index}})
 
 
 def reset_failed_chunks(upload_id: str) -> list[int]:
     """Failed chunks back to pending (one update per chunk: few, and keyed by _id)."""
     failed = [c["index"] for c in list_chunks(upload_id) if c["status"] != ChunkStatus.DONE]
     for index in failed:
-        chunks().update_one({"_id": chunk_key(upload_id, index)},
-                            {"$set": {"status": str(ChunkStatus.PENDING), "error": None}})
-    uploads().update_one({"_id": upload_id}, {"$set": {"failed_chunks": []}})
+        mongo.update_one(chunks(), {"_id": chunk_key(upload_id, index)},
+                         {"$set": {"status": str(ChunkStatus.PENDING), "error": None}})
+    mongo.update_one(uploads(), {"_id": upload_id}, {"$set": {"failed_chunks": []}})
     return failed
 
 
@@ -198,7 +214,7 @@ def add_chunk_counts(upload_id: str, index: int, counts: dict, by_hub: dict[str,
     update: dict[str, Any] = {"$push": {"counted_chunks": index}, "$set": {"updated_at": now()}}
     if inc:
         update["$inc"] = inc
-    uploads().update_one({"_id": upload_id, "counted_chunks": {"$ne": index}}, update)
+    mongo.update_one(uploads(), {"_id": upload_id, "counted_chunks": {"$ne": index}}, update)
 
 
 def _field_safe(name: str) -> str:

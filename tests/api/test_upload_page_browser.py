@@ -129,7 +129,7 @@ def test_refused_file_names_its_missing_columns(api_server, page, tmp_path):
     header = ["tenant_id", "seller_id", "hub_id", "sku_id", "quantity"]
     refused = tmp_path / "wrong_columns.csv"
     refused.write_text(",".join(header) + "\n1,2,3,4,5\n")
-    before = requests.get(f"{api_server}/uploads", timeout=10).json()["total"]
+    before = newest_upload(api_server)
 
     page.goto(f"{api_server}/")
     page.set_input_files("#file-input", refused)
@@ -142,7 +142,43 @@ def test_refused_file_names_its_missing_columns(api_server, page, tmp_path):
     expect(page.locator("#missing-columns li")).to_have_text(missing)
     expect(page.locator("#current")).to_be_hidden()
     # Nothing was stored: no upload appeared.
-    assert requests.get(f"{api_server}/uploads", timeout=10).json()["total"] == before
+    assert newest_upload(api_server) == before
+
+
+def newest_upload(api_url: str) -> str | None:
+    items = requests.get(f"{api_url}/uploads", params={"page_size": 1}, timeout=10).json()
+    return items["items"][0]["upload_id"] if items["items"] else None
+
+
+def test_older_uploads_follow_the_listing_cursor(api_server, page):
+    from playwright.sync_api import expect
+
+    from oms.uploads import repository as repo
+    from oms.uploads.status import UploadStatus
+
+    made = []
+    for n in range(25):  # more than one page of the table (20)
+        upload_id = f"{n:02d}" + "e" * 30
+        repo.create_upload(upload_id, filename=f"older-{n}.csv", key="k", size=1,
+                           sha256="0", chunk_rows=10)
+        repo.transition(upload_id, UploadStatus.REJECTED, error="made by a test")
+        made.append(upload_id)
+
+    page.goto(f"{api_server}/")
+    rows = page.locator("#recent-body tr[data-upload-id]")
+    expect(rows.first).to_have_attribute("data-upload-id", made[-1])
+    expect(page.locator("#recent-newest")).to_be_hidden()
+    first_page = rows.evaluate_all("rows => rows.map(r => r.dataset.uploadId)")
+
+    page.locator("#recent-older").click()
+    expect(page.locator("#recent-newest")).to_be_visible()
+    expect(rows.first).not_to_have_attribute("data-upload-id", made[-1])
+    second_page = rows.evaluate_all("rows => rows.map(r => r.dataset.uploadId)")
+    assert len(first_page) == 20 and not set(first_page) & set(second_page)
+    assert made[4] in second_page  # the 21st newest of these
+
+    page.locator("#recent-newest").click()
+    expect(rows.first).to_have_attribute("data-upload-id", made[-1])
 
 
 @pytest.fixture

@@ -89,7 +89,7 @@ def test_unauthorized_says_how_to_give_a_key(server):
 
 
 def test_validation_errors_list_each_field(server):
-    answer("/uploads?page=1&page_size=20", 422, {
+    answer("/uploads?page_size=20", 422, {
         "code": "validation_error", "message": "the request has invalid fields",
         "fields": {"query": {"status": ["Must be one of: queued."]}}})
     with pytest.raises(ApiRefused) as raised:

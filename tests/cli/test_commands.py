@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -10,6 +11,9 @@ import requests
 
 from tests.cli.support import number, parse_fields, run_oms
 from tests.pipeline.rows import COLUMNS, SKUS, to_csv, valid_row
+
+# IMS writes (fault injection included) need the service key: see ims/auth.py.
+IMS_KEY = {"X-Service-Key": os.environ["OMS_IMS_SERVICE_KEY"]}
 
 pytestmark = pytest.mark.integration
 
@@ -81,7 +85,7 @@ def test_upload_with_missing_columns_exits_3_naming_them(api_server, tmp_path):
     path = tmp_path / "no_sku.csv"
     columns = [c for c in COLUMNS if c not in ("sku", "hub_id")]
     path.write_bytes(to_csv([valid_row(1, prefix="CLI-COLS")], columns=columns))
-    before = get(api_server, "/uploads").json()["total"]
+    before = get(api_server, "/uploads", page_size=1).json()["items"]
 
     result = run_oms("upload", str(path), api_url=api_server)
 
@@ -91,7 +95,7 @@ def test_upload_with_missing_columns_exits_3_naming_them(api_server, tmp_path):
     [missing] = [line for line in result.stderr.splitlines() if "missing columns:" in line]
     assert sorted(missing.split(": ", 1)[1].split(", ")) == ["hub_id", "sku"]
     assert "Traceback" not in result.stderr
-    assert get(api_server, "/uploads").json()["total"] == before  # nothing was stored
+    assert get(api_server, "/uploads", page_size=1).json()["items"] == before  # none stored
 
 
 def test_empty_file_exits_3(api_server, tmp_path):
@@ -176,8 +180,12 @@ def test_status_lists_recent_uploads_filtered_by_status(api_server, mixed):
                               "CHUNKS", "CREATED", "(UTC)"]
     [line] = [line for line in lines if line.startswith(upload_id)]
     assert line.split()[1:7] == ["completed", "mixed.csv", "10", "7", "3", "3/3"]
-    total = get(api_server, "/uploads").json()["total"]
-    assert f"of {total}" in result.stderr
+    listed = get(api_server, "/uploads", page_size=200).json()
+    assert len(lines) == len(listed["items"])
+    if listed["next"]:
+        assert f"next page: --cursor {listed['next']}" in result.stderr
+    else:
+        assert f"{len(lines):,} uploads; end of the list" in result.stderr
 
     completed = json.loads(run_oms("status", "--status", "completed", "--page-size", "200",
                                    "--json", api_url=api_server).stdout)
@@ -244,7 +252,7 @@ def test_orders_filtered_by_upload_are_exactly_its_orders(api_server, mixed):
 
     assert as_json.returncode == 0, as_json.stderr
     page = json.loads(as_json.stdout)
-    assert page["total"] == 7
+    assert page["next"] is None and len(page["items"]) == 7
     assert {o["order_id"] for o in page["items"]} == valid_ids(mixed["rows"])
     assert {o["upload_id"] for o in page["items"]} == {upload_id}
 
@@ -252,12 +260,26 @@ def test_orders_filtered_by_upload_are_exactly_its_orders(api_server, mixed):
     header, *lines = text.stdout.decode().splitlines()
     assert header.split()[:3] == ["ORDER", "ID", "STATUS"]
     assert {line.split()[0] for line in lines} == valid_ids(mixed["rows"])
-    assert "orders 1-7 of 7" in text.stderr
+    assert "7 orders; end of the list" in text.stderr
+
+    paged = run_oms("orders", "--upload", upload_id, "--page-size", "3", api_url=api_server)
+    assert len(paged.stdout.decode().splitlines()) == 1 + 3
+    cursor = paged.stderr.split("--cursor ")[1].split()[0]
+    rest = json.loads(run_oms("orders", "--upload", upload_id, "--page-size", "3", "--cursor",
+                              cursor, "--json", api_url=api_server).stdout)
+    first = {line.split()[0] for line in paged.stdout.decode().splitlines()[1:]}
+    assert len(rest["items"]) == 3 and not first & {o["order_id"] for o in rest["items"]}
+
+    every = run_oms("orders", "--upload", upload_id, "--page-size", "2", "--all", "--json",
+                    api_url=api_server)
+    streamed = [json.loads(line)["order_id"] for line in every.stdout.decode().splitlines()]
+    assert sorted(streamed) == sorted(valid_ids(mixed["rows"]))
+    assert "7 orders in all" in every.stderr
 
     hub = mixed["rows"][0]["hub_id"]
     by_hub = json.loads(run_oms("orders", "--upload", upload_id, "--hub", hub, "--json",
                                 api_url=api_server).stdout)
-    assert by_hub["total"] >= 1 and {o["hub_id"] for o in by_hub["items"]} == {hub}
+    assert by_hub["items"] and {o["hub_id"] for o in by_hub["items"]} == {hub}
 
 
 def test_order_shows_one_order(api_server, mixed):
@@ -301,11 +323,11 @@ def test_a_failed_upload_exits_1_and_retry_wait_completes_it(api_server, ims_ser
     path.write_bytes(to_csv(rows))
     faults = f"{ims_service}/v1/faults/validate"
     requests.put(faults, json={"status": 500, "count": settings.task_max_retries + 1,
-                               "sku": SKUS[1]}, timeout=5).raise_for_status()
+                               "sku": SKUS[1]}, headers=IMS_KEY, timeout=5).raise_for_status()
     try:
         failed = run_oms("upload", str(path), "--chunk-rows", "3", api_url=api_server)
     finally:
-        requests.delete(faults, timeout=5).raise_for_status()
+        requests.delete(faults, headers=IMS_KEY, timeout=5).raise_for_status()
 
     assert failed.returncode == 1, failed.stderr
     summary = parse_fields(failed.stdout.decode())

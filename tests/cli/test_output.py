@@ -23,10 +23,12 @@ def test_fields_align_values_and_skip_missing_ones():
 
 
 def test_page_footer_says_where_the_next_page_is():
-    page = {"items": [{}] * 20, "page": 2, "page_size": 20, "total": 45}
-    assert page_footer(page, "orders") == "orders 21-40 of 45; next page: --page 3"
-    assert page_footer({"items": [], "page": 1, "page_size": 20, "total": 0},
-                       "uploads") == "no uploads on page 1 (0 in all)"
+    page = {"items": [{}] * 20, "page_size": 20, "next": "abc"}
+    assert page_footer(page, "orders") == "20 orders on this page; next page: --cursor abc"
+    assert page_footer({"items": [{}] * 3, "page_size": 20, "next": None},
+                       "orders") == "3 orders; end of the list"
+    assert page_footer({"items": [], "page_size": 20, "next": None},
+                       "uploads") == "no uploads; end of the list"
 
 
 def test_units():

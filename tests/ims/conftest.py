@@ -1,73 +1,78 @@
-"""IMS tests run against the real local MongoDB-compatible server (FerretDB in `make stack`).
+"""IMS tests run against the local stack's real PostgreSQL (`make stack`).
 
 The session owns one database, ``ims_test_<uuid>``, dropped at the end; every test starts
-from freshly seeded collections. A small fixed catalog (``TEST_CATALOG``) gives tests exact
-stock numbers; the shipped ``ims/catalog.json`` has its own tests.
+from freshly created tables seeded with a small fixed catalog (``TEST_CATALOG``), which
+gives tests exact stock numbers; the shipped ``ims/catalog.json`` has its own tests.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
 import pytest
-from pymongo import MongoClient
-from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from flask import Flask
 
-from ims.app import create_app, get_store
-from ims.store import InventoryStore
-from tests.ims.support import COLLECTIONS, MONGO_URI, TEST_CATALOG
-
-
-@pytest.fixture(scope="session")
-def mongo_client() -> Iterator[MongoClient]:
-    client: MongoClient = MongoClient(
-        MONGO_URI, serverSelectionTimeoutMS=3000, tz_aware=True
-    )
-    try:
-        client.admin.command("ping")
-    except PyMongoError as exc:
-        pytest.fail(
-            f"MongoDB-compatible server not reachable at {MONGO_URI} ({exc}); run `make stack`"
-        )
-    yield client
-    client.close()
+from devstack import postgres
+from ims.app import create_app
+from ims.config import ImsSettings
+from ims.db import get_database
+from tests.ims.support import SERVICE_KEY, connect, drop_database, fresh_schema
 
 
 @pytest.fixture(scope="session")
-def ims_db(mongo_client: MongoClient) -> Iterator[Database]:
+def ims_database() -> Iterator[str]:
     name = f"ims_test_{uuid.uuid4().hex[:12]}"
-    yield mongo_client[name]
-    mongo_client.drop_database(name)
+    try:
+        postgres.ensure_database(name)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL of the local stack not reachable ({exc}); run `make stack`")
+    yield name
+    drop_database(name)
 
 
 @pytest.fixture
-def db(ims_db: Database) -> Database:
-    for name in COLLECTIONS:
-        ims_db.drop_collection(name)
-    return ims_db
+def db(ims_database: str) -> Iterator[psycopg.Connection]:
+    """A connection to the test database, whose tables were just made and seeded."""
+    with connect(ims_database) as conn:
+        fresh_schema(conn)
+        yield conn
 
 
 @pytest.fixture
-def app_config() -> dict[str, Any]:
-    """Override in a test module to change app settings."""
-    return {"IMS_LOCK_WAIT": 5.0}
+def ims_settings(ims_database: str) -> ImsSettings:
+    return ImsSettings(
+        postgres_url=postgres.conninfo(ims_database),
+        service_keys=(SERVICE_KEY,),
+        seed_on_start=False,
+    )
 
 
 @pytest.fixture
-def app(db: Database, app_config: dict[str, Any]):
-    app = create_app(db=db, test_config={"TESTING": True, **app_config})
-    get_store(app).seed(TEST_CATALOG)
-    return app
+def make_app(db, ims_settings: ImsSettings) -> Iterator[Callable[..., Flask]]:
+    """``make_app(**settings_changes, test_config=None)``: an app over the test database
+    (or wherever the changes point); its pool is closed after the test."""
+    apps: list[Flask] = []
+
+    def make(test_config: dict[str, Any] | None = None, **changes: Any) -> Flask:
+        settings = dataclasses.replace(ims_settings, **changes)
+        app = create_app(settings, test_config={"TESTING": True, **(test_config or {})})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        get_database(app).close()
 
 
 @pytest.fixture
-def store(app) -> InventoryStore:
-    return get_store(app)
+def app(make_app) -> Flask:
+    return make_app()
 
 
 @pytest.fixture
-def client(app):
+def client(app: Flask):
     return app.test_client()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from pymongo.database import Database
+import psycopg
+from psycopg import sql
 
+from devstack import postgres
+from ims import schema
 from ims.catalog import Catalog
-
-MONGO_URI = os.environ.get("IMS_TEST_MONGO_URI", "mongodb://127.0.0.1:27018")
 
 SKU_A, SKU_B, SKU_C = "SKU-90001", "SKU-90002", "SKU-90003"
 HUB_1, HUB_2 = "HUB-TST-01", "HUB-TST-02"
+
+SERVICE_KEY = "ims-test-key-1"
+OTHER_KEY = "ims-test-key-2"
+KEY = {"X-Service-Key": SERVICE_KEY}
 
 TEST_CATALOG: Catalog = {
     "hubs": [
@@ -33,22 +37,78 @@ TEST_CATALOG: Catalog = {
     ],
 }
 
-COLLECTIONS = ("hubs", "skus", "stock", "reservations", "locks")
+
+def connect(database: str) -> psycopg.Connection:
+    return psycopg.connect(postgres.conninfo(database), autocommit=True)
 
 
-def snapshot(db: Database) -> dict[str, list[dict[str, Any]]]:
-    """Every document of every IMS collection, for "nothing was written" assertions."""
+def fresh_schema(conn: psycopg.Connection, catalog: Catalog | None = TEST_CATALOG) -> None:
+    """Drop every IMS table, create them again, seed ``catalog`` (unless None)."""
+    conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    schema.create_schema(conn)
+    if catalog is not None:
+        schema.seed(conn, catalog)
+
+
+def drop_database(name: str) -> None:
+    """Drop a test database, ending any session still connected to it."""
+    with psycopg.connect(postgres.conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def snapshot(conn: psycopg.Connection) -> dict[str, list[tuple]]:
+    """Every row of every IMS table, for "nothing was written" assertions."""
     return {
-        name: sorted(db[name].find({}), key=lambda d: str(d["_id"]))
-        for name in COLLECTIONS
+        table: conn.execute(
+            sql.SQL("SELECT * FROM {} ORDER BY 1, 2").format(sql.Identifier(table))
+        ).fetchall()
+        for table in schema.TABLES
     }
 
 
-def stock_of(db: Database, sku: str, hub_id: str) -> tuple[int, int]:
-    doc = db["stock"].find_one({"sku": sku, "hub_id": hub_id})
-    return doc["available"], doc["reserved"]
+def stock_of(conn: psycopg.Connection, sku: str, hub_id: str) -> tuple[int, int]:
+    """(on_hand, reserved) of one stock line."""
+    return conn.execute(
+        "SELECT on_hand, reserved FROM stock WHERE sku = %s AND hub_id = %s", (sku, hub_id)
+    ).fetchone()
 
 
-def markers(db: Database, sku: str, hub_id: str) -> tuple[list[str], list[str]]:
-    doc = db["stock"].find_one({"sku": sku, "hub_id": hub_id})
-    return doc.get("holds", []), doc.get("returns", [])
+def held_quantity(conn: psycopg.Connection, sku: str, hub_id: str) -> int:
+    """What the reservations table says is held on one line; must equal stock.reserved."""
+    return conn.execute(
+        """SELECT coalesce(sum(quantity), 0) FROM reservations
+           WHERE sku = %s AND hub_id = %s AND state = 'reserved'""",
+        (sku, hub_id),
+    ).fetchone()[0]
+
+
+def count(conn: psycopg.Connection, table: str) -> int:
+    return conn.execute(
+        sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+    ).fetchone()[0]
+
+
+def reservation(order_id: str, sku: str = SKU_A, hub_id: str = HUB_1,
+                quantity: int = 2) -> dict[str, Any]:
+    return {"order_id": order_id, "sku": sku, "hub_id": hub_id, "quantity": quantity}
+
+
+# -- run in other OS processes (multiprocessing "spawn": must be importable) -------------
+
+def send_all(url: str, requests_: list[tuple[str, str, Any]], barrier: Any,
+             results: Any, worker: int) -> None:
+    """Send (method, path, json) requests in order, starting when every process is ready;
+    put (worker, [(status, body), ...]) on ``results``."""
+    import requests
+
+    answers = []
+    with requests.Session() as http:
+        http.headers.update(KEY)
+        http.get(f"{url}/healthz", timeout=30)  # connect before the start line
+        barrier.wait(timeout=60)
+        for method, path, body in requests_:
+            response = http.request(method, f"{url}{path}", json=body, timeout=60)
+            answers.append((response.status_code, response.json()))
+    results.put((worker, answers))

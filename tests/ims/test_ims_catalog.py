@@ -1,17 +1,28 @@
-"""The shipped catalog file, its checks, and seeding it into the database."""
+"""The shipped catalog file, its checks, the tables, and seeding the catalog into them."""
 
 from __future__ import annotations
 
 import copy
 import json
+import threading
 from decimal import Decimal
 
+import psycopg
 import pytest
 
-from ims.app import create_app, get_store
+from ims import reservations, schema
 from ims.catalog import CATALOG_PATH, CatalogError, check_catalog, load_catalog
-from ims.store import seed
-from tests.ims.support import HUB_1, SKU_A, TEST_CATALOG, stock_of
+from ims.reservations import Request
+from tests.ims.support import (
+    HUB_1,
+    SKU_A,
+    SKU_C,
+    TEST_CATALOG,
+    connect,
+    count,
+    snapshot,
+    stock_of,
+)
 
 
 def test_shipped_catalog_shape():
@@ -38,9 +49,7 @@ def test_shipped_catalog_shape():
         (lambda c: c["skus"][0].update(unit_price="-1"), "at most 2 decimals"),
         (lambda c: c["skus"][0].update(unit_price="ten"), "not a decimal"),
         (
-            lambda c: c["stock"].append(
-                {"sku": "SKU-0", "hub_id": HUB_1, "quantity": 1}
-            ),
+            lambda c: c["stock"].append({"sku": "SKU-0", "hub_id": HUB_1, "quantity": 1}),
             "unknown",
         ),
         (lambda c: c["stock"].append(dict(c["stock"][0])), "appears twice"),
@@ -64,65 +73,120 @@ def test_load_catalog_from_a_path(tmp_path):
     assert load_catalog(CATALOG_PATH) == load_catalog()
 
 
+def test_create_schema_twice_changes_nothing(db):
+    before = snapshot(db)
+
+    schema.create_schema(db)
+
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param("UPDATE stock SET reserved = on_hand + 1", id="reserved-over-on-hand"),
+        pytest.param("UPDATE stock SET reserved = -1", id="reserved-negative"),
+        pytest.param("UPDATE stock SET on_hand = -1, reserved = -1", id="on-hand-negative"),
+        pytest.param("INSERT INTO stock (sku, hub_id, on_hand) VALUES ('SKU-0', 'HUB-TST-01', 1)",
+                     id="unknown-sku"),
+        pytest.param("INSERT INTO reservations (order_id, sku, hub_id, quantity, state, available)"
+                     f" VALUES ('O', '{SKU_C}', '{HUB_1}', 1, 'reserved', 0)",
+                     id="reservation-without-stock-line"),
+    ],
+)
+def test_the_tables_refuse_impossible_stock(db, statement):
+    before = snapshot(db)
+
+    with pytest.raises(psycopg.errors.IntegrityError):
+        db.execute(statement)
+
+    assert snapshot(db) == before
+
+
 def test_seed_shipped_catalog_is_idempotent(db):
-    catalog = load_catalog()
+    fresh = load_catalog()
+    db.execute("TRUNCATE stock, skus, hubs CASCADE")
 
-    first = seed(db, catalog)
-    second = seed(db, catalog)
+    first = schema.seed(db, fresh)
+    second = schema.seed(db, fresh)
 
-    assert first == {
-        "hubs": 5,
-        "skus": 30,
-        "stock_inserted": len(catalog["stock"]),
-        "stock_reset": 0,
-    }
+    assert first == {"hubs": 5, "skus": 30, "stock_inserted": len(fresh["stock"]),
+                     "stock_reset": 0}
     assert second == {"hubs": 5, "skus": 30, "stock_inserted": 0, "stock_reset": 0}
-    assert db["hubs"].count_documents({}) == 5
-    assert db["skus"].count_documents({}) == 30
-    assert db["stock"].count_documents({}) == len(catalog["stock"])
+    assert (count(db, "hubs"), count(db, "skus")) == (5, 30)
+    assert count(db, "stock") == len(fresh["stock"])
 
 
-def test_seed_never_resets_stock_that_moved(store, db):
-    store.reservations.reserve("ORD-1", SKU_A, HUB_1, 2)
+def test_seed_never_resets_stock_that_moved(db):
+    reservations.reserve(db, Request("ORD-1", SKU_A, HUB_1, 2))
 
-    store.seed(TEST_CATALOG)
+    schema.seed(db, TEST_CATALOG)
 
-    assert stock_of(db, SKU_A, HUB_1) == (3, 2)
-    assert store.reservations.get("ORD-1")["state"] == "reserved"
+    assert stock_of(db, SKU_A, HUB_1) == (5, 2)
+    assert reservations.get(db, "ORD-1")["state"] == "reserved"
 
 
-def test_seed_updates_names_and_prices(store, db):
+def test_seed_updates_names_and_prices(db):
     catalog = copy.deepcopy(TEST_CATALOG)
     catalog["skus"][0]["unit_price"] = "11.00"
     catalog["hubs"][0]["name"] = "Renamed Hub"
 
-    store.seed(catalog)
+    schema.seed(db, catalog)
 
-    assert db["skus"].find_one({"_id": SKU_A})["unit_price"] == "11.00"
-    assert db["hubs"].find_one({"_id": HUB_1})["name"] == "Renamed Hub"
+    assert db.execute("SELECT unit_price FROM skus WHERE sku = %s", (SKU_A,)).fetchone() == (
+        Decimal("11.00"),)
+    assert db.execute("SELECT name FROM hubs WHERE hub_id = %s", (HUB_1,)).fetchone() == (
+        "Renamed Hub",)
 
 
-def test_seed_adds_new_stock_lines_only(store, db):
-    store.reservations.reserve("ORD-1", SKU_A, HUB_1, 2)
+def test_seed_adds_new_stock_lines_only(db):
+    reservations.reserve(db, Request("ORD-1", SKU_A, HUB_1, 2))
     catalog = copy.deepcopy(TEST_CATALOG)
-    catalog["stock"].append({"sku": "SKU-90003", "hub_id": HUB_1, "quantity": 7})
+    catalog["stock"].append({"sku": SKU_C, "hub_id": HUB_1, "quantity": 7})
     catalog["stock"][0]["quantity"] = 500  # ignored: that line exists
 
-    counts = store.seed(catalog)
+    counts = schema.seed(db, catalog)
 
     assert counts["stock_inserted"] == 1
-    assert stock_of(db, "SKU-90003", HUB_1) == (7, 0)
-    assert stock_of(db, SKU_A, HUB_1) == (3, 2)
+    assert stock_of(db, SKU_C, HUB_1) == (7, 0)
+    assert stock_of(db, SKU_A, HUB_1) == (5, 2)
 
 
-def test_seed_reset_restores_catalog_stock_and_drops_reservations(store, db):
-    store.reservations.reserve("ORD-1", SKU_A, HUB_1, 2)
+def test_seed_reset_restores_catalog_stock_and_drops_reservations(db):
+    reservations.reserve(db, Request("ORD-1", SKU_A, HUB_1, 2))
+    db.execute("UPDATE stock SET on_hand = 99 WHERE sku = %s AND hub_id = %s", (SKU_A, HUB_1))
 
-    counts = store.seed(TEST_CATALOG, reset=True)
+    counts = schema.seed(db, TEST_CATALOG, reset=True)
 
     assert counts["stock_reset"] == len(TEST_CATALOG["stock"])
     assert stock_of(db, SKU_A, HUB_1) == (5, 0)
-    assert db["reservations"].count_documents({}) == 0
+    assert count(db, "reservations") == 0
+
+
+def test_workers_starting_at_once_all_create_and_seed_without_error(db, ims_database):
+    """Every gunicorn worker runs create_schema + seed at start-up, at the same moment."""
+    db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    workers = 6
+    barrier = threading.Barrier(workers)
+    results: list[object] = []
+
+    def start_up() -> None:
+        with connect(ims_database) as conn:
+            barrier.wait()
+            try:
+                schema.create_schema(conn)
+                results.append(schema.seed(conn, TEST_CATALOG))
+            except Exception as exc:  # noqa: BLE001  (collected and asserted below)
+                results.append(exc)
+
+    threads = [threading.Thread(target=start_up) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(r["stock_inserted"] for r in results) == [0] * (workers - 1) + [4]
+    assert count(db, "stock") == len(TEST_CATALOG["stock"])
 
 
 def test_list_endpoints(client):
@@ -130,19 +194,15 @@ def test_list_endpoints(client):
     hubs = client.get("/v1/hubs")
 
     assert skus.status_code == 200
-    assert skus.json == {
-        "skus": [
-            {"sku": s["sku"], "name": s["name"], "unit_price": s["unit_price"]}
-            for s in TEST_CATALOG["skus"]
-        ]
-    }
+    assert skus.json == {"skus": TEST_CATALOG["skus"]}
     assert hubs.json == {"hubs": TEST_CATALOG["hubs"]}
 
 
-def test_list_endpoints_serve_the_shipped_catalog(db):
-    app = create_app(db=db)
-    get_store(app).seed(load_catalog())
+def test_list_endpoints_serve_the_shipped_catalog(db, client):
+    db.execute("TRUNCATE stock, skus, hubs CASCADE")
+    schema.seed(db, load_catalog())
 
-    skus = app.test_client().get("/v1/skus").json["skus"]
+    skus = client.get("/v1/skus").json["skus"]
 
     assert [s["sku"] for s in skus] == sorted(s["sku"] for s in load_catalog()["skus"])
+    assert skus[0]["unit_price"] == "599.00"

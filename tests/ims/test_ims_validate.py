@@ -1,21 +1,13 @@
-"""POST /v1/validate: existence of (sku, hub_id) pairs, in request order, one query each."""
+"""POST /v1/validate: existence of (sku, hub_id) pairs, in request order, one query a call."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
-from pymongo import MongoClient, monitoring
 
-from ims.app import create_app, get_store
-from tests.ims.support import (
-    HUB_1,
-    HUB_2,
-    MONGO_URI,
-    SKU_A,
-    SKU_B,
-    SKU_C,
-    TEST_CATALOG,
-    snapshot,
-)
+from devstack import postgres
+from ims import store
+from tests.ims.support import HUB_1, HUB_2, SKU_A, SKU_B, SKU_C, snapshot
 
 
 def item(sku, hub_id):
@@ -148,10 +140,8 @@ def test_unparseable_body_is_400_json(client, data, content_type):
     }
 
 
-def test_item_cap(db):
-    app = create_app(db=db, test_config={"IMS_MAX_ITEMS": 3})
-    get_store(app).seed(TEST_CATALOG)
-    client = app.test_client()
+def test_item_cap(make_app):
+    client = make_app(max_items=3).test_client()
 
     at_cap = client.post("/v1/validate", json={"items": [item(SKU_A, HUB_1)] * 3})
     over_cap = client.post("/v1/validate", json={"items": [item(SKU_A, HUB_1)] * 4})
@@ -172,43 +162,36 @@ def test_default_cap_is_10000(client):
     assert response.json["max_items"] == 10_000
 
 
-class FindCounter(monitoring.CommandListener):
-    def __init__(self):
-        self.finds: list[str] = []
+class CountingCursor(psycopg.Cursor):
+    """A real cursor that also counts the statements sent through it."""
 
-    def started(self, event):
-        if event.command_name == "find":
-            self.finds.append(event.command["find"])
+    executed: list[str] = []
 
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
+    def execute(self, query, params=None, **kwargs):
+        CountingCursor.executed.append(str(query))
+        return super().execute(query, params, **kwargs)
 
 
-def test_one_query_per_collection_for_a_large_batch(db):
-    counter = FindCounter()
-    client = MongoClient(MONGO_URI, event_listeners=[counter])
-    try:
-        app = create_app(db=client[db.name])
-        get_store(app).seed(TEST_CATALOG)
-        items = [
-            item(f"SKU-{i % 50:05d}", [HUB_1, HUB_2, "HUB-X"][i % 3])
-            for i in range(5000)
-        ]
-        items += [item(SKU_A, HUB_1), item(SKU_B, HUB_2)]
-        counter.finds.clear()
+def test_one_query_for_a_large_batch(db, ims_database):
+    items = [(f"SKU-{i % 50:05d}", [HUB_1, HUB_2, "HUB-X"][i % 3]) for i in range(5000)]
+    items += [(SKU_A, HUB_1), (SKU_B, HUB_2)]
+    CountingCursor.executed = []
+    with psycopg.connect(postgres.conninfo(ims_database), autocommit=True,
+                         cursor_factory=CountingCursor) as conn:
+        answers = store.validate_pairs(conn, items)
 
-        response = app.test_client().post("/v1/validate", json={"items": items})
-    finally:
-        client.close()
+    assert len(CountingCursor.executed) == 1
+    assert len(answers) == len(items)
+    assert answers[-2:] == [answer(SKU_A, HUB_1, True, True), answer(SKU_B, HUB_2, True, True)]
+    assert sum(a["valid"] for a in answers) == 2
+
+
+def test_validate_of_the_maximum_size_answers_every_item(client):
+    items = [item(f"SKU-{i:05d}", HUB_1) for i in range(9_999)] + [item(SKU_B, HUB_2)]
+
+    response = client.post("/v1/validate", json={"items": items})
 
     assert response.status_code == 200
-    assert len(response.json["items"]) == len(items)
-    assert sorted(counter.finds) == ["hubs", "skus"]
-    assert response.json["items"][-2:] == [
-        answer(SKU_A, HUB_1, True, True),
-        answer(SKU_B, HUB_2, True, True),
-    ]
-    assert sum(a["valid"] for a in response.json["items"]) == 2
+    assert len(response.json["items"]) == 10_000
+    assert response.json["items"][-1] == answer(SKU_B, HUB_2, True, True)
+    assert sum(a["valid"] for a in response.json["items"]) == 1

@@ -1,6 +1,8 @@
 """IMS failing: a chunk retries with backoff and never marks rows invalid because of it;
 past its retries it fails alone, and an operator's retry finishes the upload."""
 
+import os
+
 import pytest
 import requests
 
@@ -8,6 +10,9 @@ from oms.stores import mongo
 from oms.uploads import repository as repo
 from tests.pipeline.helpers import invalid_rows, upload_bytes, wait_for_upload
 from tests.pipeline.rows import SKUS, to_csv, valid_row
+
+# IMS writes (fault injection included) need the service key: see ims/auth.py.
+IMS_KEY = {"X-Service-Key": os.environ["OMS_IMS_SERVICE_KEY"]}
 
 pytestmark = pytest.mark.integration
 
@@ -17,11 +22,12 @@ def ims_faults(ims_service):
     def inject(count: int, status: int = 500, sku: str | None = None) -> None:
         response = requests.put(f"{ims_service}/v1/faults/validate",
                                 json={"status": status, "count": count, "sku": sku},
-                                timeout=5)
+                                headers=IMS_KEY, timeout=5)
         response.raise_for_status()
 
     yield inject
-    requests.delete(f"{ims_service}/v1/faults/validate", timeout=5).raise_for_status()
+    requests.delete(f"{ims_service}/v1/faults/validate", headers=IMS_KEY,
+                    timeout=5).raise_for_status()
 
 
 def test_ims_errors_are_retried_and_no_row_is_marked_invalid(api, pipeline, ims_faults):

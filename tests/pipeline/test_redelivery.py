@@ -32,8 +32,8 @@ def test_a_chunk_run_twice_stores_and_counts_each_order_once(ims_service, settin
     upload_id = _stored_upload("redeliver.csv", rows, chunk_rows=10)
 
     first = chunk.process_chunk(upload_id, 0)
-    repo.chunks().update_one({"upload_id": upload_id, "index": 0},
-                             {"$set": {"status": "pending"}})  # as if the ack was lost
+    mongo.update_one(repo.chunks(), {"_id": repo.chunk_key(upload_id, 0)},
+                     {"$set": {"status": "pending"}})  # as if the ack was lost
     second = chunk.process_chunk(upload_id, 0)
     result = finalize.finalize_upload(upload_id)
 
@@ -101,7 +101,7 @@ def test_a_split_run_again_keeps_the_chunks_and_their_progress(ims_service, sett
     chunk.process_chunk(upload_id, 0)
     before = repo.list_chunks(upload_id)
     # As if the worker died after recording the chunks, before starting their tasks.
-    repo.uploads().update_one({"_id": upload_id}, {"$set": {"status": "splitting"}})
+    mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$set": {"status": "splitting"}})
 
     again = split.split_upload(upload_id)
 

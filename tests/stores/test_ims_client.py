@@ -2,6 +2,7 @@
 become Unavailable (so the chunk retries) rather than invalid rows."""
 
 import dataclasses
+import os
 
 import pytest
 import requests
@@ -10,6 +11,9 @@ from oms.config import get_settings
 from oms.errors import Unavailable
 from oms.stores import ims
 from tests.pipeline.rows import HUBS, SKUS
+
+# IMS writes (fault injection included) need the service key: see ims/auth.py.
+IMS_KEY = {"X-Service-Key": os.environ["OMS_IMS_SERVICE_KEY"]}
 
 pytestmark = pytest.mark.integration
 
@@ -23,11 +27,13 @@ def client_settings(ims_service, monkeypatch):
         ims.cache.clear()
     yield use
     ims.cache.clear()
-    requests.delete(f"{ims_service}/v1/faults/validate", timeout=5).raise_for_status()
+    requests.delete(f"{ims_service}/v1/faults/validate", headers=IMS_KEY,
+                    timeout=5).raise_for_status()
 
 
 def _fault(url: str, **fault) -> None:
-    requests.put(f"{url}/v1/faults/validate", json=fault, timeout=5).raise_for_status()
+    requests.put(f"{url}/v1/faults/validate", json=fault, headers=IMS_KEY,
+                 timeout=5).raise_for_status()
 
 
 def test_known_and_unknown_pairs(client_settings):

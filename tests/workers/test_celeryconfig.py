@@ -1,4 +1,4 @@
-"""The Celery configuration keeps the at-least-once guarantees PITFALLS.md asks for."""
+"""The Celery configuration keeps the at-least-once guarantees of docs/architecture.md."""
 
 from workers.app import app
 

@@ -364,6 +364,8 @@
 
   let tableTimer = null;
   let tableLoading = false;
+  let tableCursor = null; // null: the newest uploads; else the `next` of the page before
+  let olderCursor = null;
 
   function cell(text, className) {
     const td = document.createElement("td");
@@ -432,7 +434,11 @@
     }
     tableLoading = true;
     try {
-      const page = await apiJson(`${uploadsUrl}?page_size=20`);
+      const query = tableCursor ? `&cursor=${encodeURIComponent(tableCursor)}` : "";
+      const page = await apiJson(`${uploadsUrl}?page_size=20${query}`);
+      olderCursor = page.next;
+      $("recent-older").hidden = !page.next;
+      $("recent-newest").hidden = !tableCursor;
       const tbody = $("recent-body");
       // Keep keyboard focus on the same control across the rebuild.
       const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
@@ -455,7 +461,7 @@
         }
       }
       $("recent-error").hidden = true;
-      const shown = page.total > page.items.length ? ` · ${number(page.items.length)} of ${number(page.total)}` : "";
+      const shown = tableCursor ? " · older uploads" : "";
       $("recent-updated").textContent = `Updated ${new Date().toLocaleTimeString()}${shown}`;
     } catch (error) {
       const box = $("recent-error");
@@ -568,6 +574,17 @@
     zone.classList.remove("is-dragover");
     const file = event.dataTransfer.files && event.dataTransfer.files[0];
     if (file) startUpload(file);
+  });
+
+  // Older pages follow the listing's `next` cursor; "Newest" goes back to the start.
+  $("recent-older").addEventListener("click", () => {
+    if (!olderCursor) return;
+    tableCursor = olderCursor;
+    refreshTable();
+  });
+  $("recent-newest").addEventListener("click", () => {
+    tableCursor = null;
+    refreshTable();
   });
 
   document.addEventListener("visibilitychange", () => {

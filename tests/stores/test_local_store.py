@@ -1,0 +1,187 @@
+"""The local store (FerretDB 1.24.2 on PostgreSQL) and what OMS does about its defects.
+
+Each test here would fail if its workaround were removed: the version trigger
+(lost updates, two winners of one conditional update), the GIN indexes (sequential
+scans), one index per createIndexes command (a panic), bulk updates in small commands
+(a hang).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import uuid
+
+import pymongo
+import pytest
+from pymongo.operations import IndexModel
+
+from devstack import ferretdb_store, postgres
+from oms.stores import mongo
+
+pytestmark = pytest.mark.integration
+
+
+def _collection(name: str):
+    """A fresh collection of this session's database, prepared like OMS's own."""
+    database = mongo.db()
+    database.drop_collection(name)
+    database.create_collection(name)
+    ferretdb_store.prepare(database.name, {name: ("_id", "key")}, (name,))
+    return database[name]
+
+
+def _table(collection: str) -> str:
+    import psycopg
+
+    with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE)) as conn:
+        return dict(ferretdb_store._tables(conn, mongo.db().name))[collection]
+
+
+def _increment(args: tuple[str, str, str, int]) -> None:
+    uri, db_name, name, times = args
+    with pymongo.MongoClient(uri) as client:
+        collection = client[db_name][name]
+        for _ in range(times):
+            mongo.update_one(collection, {"_id": "counter"}, {"$inc": {"value": 1}})
+
+
+def _move(args: tuple[str, str, str, int, int]) -> int:
+    uri, db_name, name, docs, worker = args
+    won = 0
+    with pymongo.MongoClient(uri) as client:
+        collection = client[db_name][name]
+        for n in range(docs):
+            result = mongo.update_one(collection, {"_id": f"d{n}", "status": "on_hold"},
+                                      {"$set": {"status": "moved", "by": worker}})
+            won += result.modified_count
+    return won
+
+
+def test_concurrent_increments_are_never_lost(settings):
+    collection = _collection("race_inc")
+    collection.insert_one({"_id": "counter", "value": 0, "_v": 0})
+    work = [(settings.mongo_uri, settings.mongo_db, "race_inc", 150)] * 4
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.map(_increment, work)
+
+    counter = collection.find_one({"_id": "counter"})
+    assert counter["value"] == 600
+    assert counter["_v"] == 600
+
+
+def test_a_conditional_update_raced_by_four_processes_has_exactly_one_winner(settings):
+    collection = _collection("race_move")
+    collection.insert_many([{"_id": f"d{n}", "status": "on_hold", "_v": 0} for n in range(150)])
+    work = [(settings.mongo_uri, settings.mongo_db, "race_move", 150, w) for w in range(4)]
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        wins = pool.map(_move, work)
+
+    assert sum(wins) == 150
+    assert collection.count_documents({"status": "moved"}) == 150
+
+
+def test_a_write_based_on_a_stale_read_is_refused_as_a_write_conflict(settings):
+    collection = _collection("race_stale")
+    collection.insert_one({"_id": "x", "value": 1, "_v": 0})
+
+    # A plain update does not bump the version, so it is what a stale writer looks like.
+    with pytest.raises(pymongo.errors.OperationFailure) as refused:
+        collection.update_one({"_id": "x"}, {"$set": {"value": 2}})
+
+    assert mongo.is_write_conflict(refused.value)
+    assert collection.find_one({"_id": "x"})["value"] == 1
+
+
+def test_every_lookup_field_is_served_by_an_index(settings):
+    """EXPLAIN of the SQL that FerretDB sends for a pushed-down equality."""
+    import psycopg
+    from psycopg import sql
+
+    mongo.ensure_indexes()
+    database = mongo.db()
+    with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE)) as conn:
+        tables = dict(conn.execute(sql.SQL("SELECT _jsonb->>'_id', _jsonb->>'table' FROM {}")
+                                   .format(sql.Identifier(database.name,
+                                                          ferretdb_store.METADATA_TABLE))))
+        conn.execute("SET enable_seqscan = off")  # empty tables: ask whether an index *can*
+        for collection, lookup_fields in mongo.LOOKUPS.items():
+            for field in lookup_fields:
+                plan = conn.execute(sql.SQL(
+                    "EXPLAIN SELECT _jsonb FROM {} WHERE _jsonb -> {} @> %s::jsonb").format(
+                    sql.Identifier(database.name, tables[collection]), sql.Literal(field)),
+                    ('"x"',)).fetchall()
+                text = "\n".join(row[0] for row in plan)
+                assert "Index" in text and "Seq Scan" not in text, (collection, field, text)
+
+
+def test_a_lookup_uses_the_gin_index_through_ferretdb(settings):
+    """The real path: pymongo -> FerretDB -> PostgreSQL; PostgreSQL counts index scans."""
+    import psycopg
+
+    orders = _collection("index_use")
+    key = f"IDX-{uuid.uuid4().hex[:8]}"
+    orders.insert_many([{"_id": f"{key}-{n}", "key": f"{key}-{n}", "_v": 0}
+                        for n in range(5000)])
+    index = "%key_gin"
+    with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE), autocommit=True) as c:
+        c.execute(f'ANALYZE "{mongo.db().name}"."{_table("index_use")}"')
+
+    def scans() -> int:
+        with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE)) as conn:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            row = conn.execute(
+                "SELECT sum(idx_scan) FROM pg_stat_user_indexes WHERE schemaname = %s "
+                "AND indexrelname LIKE %s", (mongo.db().name, index)).fetchone()
+            return int(row[0] or 0)
+
+    before = scans()
+    assert orders.find_one({"key": f"{key}-77"})["_id"] == f"{key}-77"
+    deadline = time.monotonic() + 10
+    while scans() == before and time.monotonic() < deadline:  # stats are flushed lazily
+        time.sleep(0.2)
+    assert scans() > before
+
+
+def test_creating_existing_indexes_again_keeps_the_connection(settings):
+    mongo.ensure_indexes()
+    mongo.ensure_indexes()
+
+    assert mongo.client().admin.command("ping")["ok"] == 1.0
+    names = {index["name"] for index in mongo.db()["orders"].list_indexes()}
+    assert {"order_id_unique", "block"} <= names
+
+
+def test_a_plain_multi_index_command_on_existing_indexes_is_the_defect_worked_around(settings):
+    """Documents why ensure_indexes sends one index per command: FerretDB 1.24.2 drops
+    the connection on this (if a FerretDB upgrade fixes it, this test says so)."""
+    collection = _collection("multi_index")
+    models = [IndexModel("a", name="a"), IndexModel("b", name="b")]
+    collection.create_indexes(models)
+
+    with pytest.raises(pymongo.errors.AutoReconnect):
+        collection.create_indexes(models)
+
+
+def test_bulk_updates_of_hundreds_from_several_threads_complete(settings):
+    collection = _collection("bulk")
+    collection.insert_many([{"_id": f"d{n}", "key": "k", "s": 0, "_v": 0} for n in range(600)])
+    changed: list[int] = []
+
+    def update(part: int) -> None:
+        ids = range(part * 200, part * 200 + 200)
+        changed.append(mongo.bulk_update(
+            collection, [({"_id": f"d{n}", "s": 0}, {"$set": {"s": 1}}) for n in ids]))
+
+    threads = [threading.Thread(target=update, args=(part,)) for part in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert sorted(changed) == [200, 200, 200]
+    assert collection.count_documents({"s": 1}) == 600
