@@ -1,56 +1,61 @@
-"""Celery settings for OMS, taken from oms.config (docs/architecture.md says why)."""
+"""Celery settings for OMS, made from oms.config settings (docs/architecture.md says why).
 
-from oms.config import get_settings
+``build(settings)`` is the Celery configuration of any OMS settings;
+``workers.app.init_celery`` applies it to the app.
+"""
 
-_settings = get_settings()
+from __future__ import annotations
 
-broker_url = _settings.broker_url
-broker_transport_options = {
-    "region": _settings.aws_region,
-    "is_secure": _settings.aws_is_secure,
-    "queue_name_prefix": _settings.sqs_queue_prefix,
-    # A message not acked within this time is delivered again: keep it above the
-    # longest task (task_time_limit below) so a running task is never duplicated.
-    "visibility_timeout": _settings.sqs_visibility_timeout_s,
-    "wait_time_seconds": 5,  # long polling
-    "polling_interval": 0.5,
-}
-broker_connection_retry_on_startup = True
+from typing import Any
 
-result_backend = _settings.redis_url
-result_expires = 7 * 24 * 3600
-result_extended = True
+from oms.config import Settings
 
-task_serializer = "json"
-result_serializer = "json"
-accept_content = ["json"]
-timezone = "UTC"
-enable_utc = True
 
-# At-least-once: ack after the task ends, give the message back if the worker dies.
-task_acks_late = True
-task_reject_on_worker_lost = True
-worker_prefetch_multiplier = 1
-task_time_limit = _settings.task_time_limit_s
-task_soft_time_limit = max(_settings.task_time_limit_s - 30, 5)
-task_track_started = True
-
-# Monitoring: the workers send every task event (sent, received, started, succeeded,
-# failed, retried) and their heartbeats to Flower through Redis, since SQS cannot carry
-# them (docs/architecture.md, "Celery on SQS"; oms/observability/events.py). Flower:
-# `celery -A workers.app -b <oms_events_url> flower` (-b after `flower` is ignored).
-worker_send_task_events = True
-task_send_sent_event = True
-oms_events_url = _settings.events_broker_url
-worker_consumer = "oms.observability.events:Consumer"
-# One event exchange per deployment, so those sharing a Redis see only their own events.
-event_exchange = f"{_settings.sqs_queue_prefix}celeryev"
-
-task_default_queue = "default"
-worker_hijack_root_logger = False
-worker_cancel_long_running_tasks_on_connection_loss = True
-
-# The outbox sweeper: republish order events Kafka never confirmed.
-beat_schedule = {
-    "republish-outbox": {"task": "oms.republish_outbox", "schedule": 60.0},
-}
+def build(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker_url": settings.broker_url,
+        "broker_transport_options": {
+            "region": settings.aws_region,
+            "is_secure": settings.aws_is_secure,
+            "queue_name_prefix": settings.sqs_queue_prefix,
+            # A message not acked within this time is delivered again: keep it above the
+            # longest task (task_time_limit below) so a running task is never duplicated.
+            "visibility_timeout": settings.sqs_visibility_timeout_s,
+            "wait_time_seconds": 5,  # long polling
+            "polling_interval": 0.5,
+        },
+        "broker_connection_retry_on_startup": True,
+        "result_backend": settings.redis_url,
+        "result_expires": 7 * 24 * 3600,
+        "result_extended": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        # At-least-once: ack after the task ends, give the message back if the worker dies.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": settings.task_time_limit_s,
+        "task_soft_time_limit": max(settings.task_time_limit_s - 30, 5),
+        "task_track_started": True,
+        # Monitoring: the workers send every task event (sent, received, started,
+        # succeeded, failed, retried) and their heartbeats to Flower through Redis, since
+        # SQS cannot carry them (docs/architecture.md, "Celery on SQS";
+        # oms/observability/events.py). Flower: `celery -A workers.app -b <events url>
+        # flower` (-b after `flower` is ignored).
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "oms_events_url": settings.events_broker_url,
+        "worker_consumer": "oms.observability.events:Consumer",
+        # One event exchange per deployment, so those sharing a Redis see only theirs.
+        "event_exchange": f"{settings.sqs_queue_prefix}celeryev",
+        "task_default_queue": "default",
+        "worker_hijack_root_logger": False,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # The outbox sweeper: republish order events Kafka never confirmed.
+        "beat_schedule": {
+            "republish-outbox": {"task": "oms.republish_outbox", "schedule": 60.0},
+        },
+    }

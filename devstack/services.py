@@ -253,7 +253,8 @@ def ims_service_key() -> str:
 def _api() -> Launch:
     return Launch([_venv_bin("gunicorn"), "--bind", f"{HOST}:8080", "--workers", "2",
                    "--threads", "4", "--timeout", "600", "--access-logfile", "-",
-                   "oms.api.wsgi:app"], env={"OMS_API_KEYS": api_key()})
+                   "oms.api.wsgi:app"],
+                  env={"OMS_API_KEYS": api_key(), "OMS_IMS_SERVICE_KEY": ims_service_key()})
 
 
 def _worker() -> Launch:
@@ -261,7 +262,8 @@ def _worker() -> Launch:
     schedule = data_dir("celery") / "beat-schedule"
     return Launch([sys.executable, "-m", "celery", "-A", "workers.app", "worker",
                    "--loglevel", "INFO", "--concurrency", "2", "--beat",
-                   "--schedule", str(schedule), "--hostname", "oms-worker@%h"])
+                   "--schedule", str(schedule), "--hostname", "oms-worker@%h"],
+                  env={"OMS_IMS_SERVICE_KEY": ims_service_key()})
 
 
 def _check_worker() -> None:

@@ -3,6 +3,12 @@
 Nothing else in OMS reads ``os.environ``. Defaults point at the local stack
 (``make stack``); docker-compose sets the same variables to its own hosts. A wrong
 value fails at start-up with a message naming the variable.
+
+A process uses the environment's settings unless it is handed others with
+``configure(settings)`` (a test, or a second deployment in one process): every store
+client is built from ``get_settings()`` and rebuilt when the settings change
+(``oms.stores.process_local``). ``environ(settings)`` gives the variables that reproduce
+settings in a child process.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ class Settings:
     ims_url: str
     ims_timeout_s: float
     ims_cache_ttl_s: float
+    ims_service_key: str  # sent as X-Service-Key on IMS writes (reservations)
     chunk_rows: int
     max_upload_bytes: int
     task_max_retries: int
@@ -49,6 +56,8 @@ class Settings:
     # Worker processes' Prometheus samples (prometheus_client multiprocess files), read
     # by the API's /metrics: the API and the workers must share this directory.
     metrics_dir: str
+    # Where people reach Flower (the upload page links to it).
+    flower_url: str
 
     @property
     def broker_url(self) -> str:
@@ -178,6 +187,7 @@ VARIABLES: dict[str, tuple[str, str, object]] = {
     "ims_url": ("OMS_IMS_URL", "http://127.0.0.1:8081", _url("http", "https")),
     "ims_timeout_s": ("OMS_IMS_TIMEOUT", "10", _float(0.1)),
     "ims_cache_ttl_s": ("OMS_IMS_CACHE_TTL", "300", _float(0)),
+    "ims_service_key": ("OMS_IMS_SERVICE_KEY", "", lambda var, raw: raw.strip()),
     "chunk_rows": ("OMS_CHUNK_ROWS", "5000", _int(1)),
     "max_upload_bytes": ("OMS_MAX_UPLOAD_BYTES", str(2 * 1024**3), _int(1)),
     "task_max_retries": ("OMS_TASK_MAX_RETRIES", "5", _int(0)),
@@ -187,6 +197,7 @@ VARIABLES: dict[str, tuple[str, str, object]] = {
     "log_level": ("OMS_LOG_LEVEL", "INFO", _level),
     "events_url": ("OMS_EVENTS_URL", "", _optional(_url("redis", "rediss"))),
     "metrics_dir": ("OMS_METRICS_DIR", str(_CHECKOUT / ".stack" / "metrics"), _directory),
+    "flower_url": ("OMS_FLOWER_URL", "http://127.0.0.1:5555", _url("http", "https")),
 }
 
 
@@ -207,7 +218,32 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
+def environ(settings: Settings) -> dict[str, str]:
+    """The environment variables that ``load_settings`` turns into ``settings``."""
+    variables = {}
+    for name, (var, _, _) in VARIABLES.items():
+        value = getattr(settings, name)
+        variables[var] = ",".join(value) if isinstance(value, tuple) else str(value)
+    return variables
+
+
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process's settings, read once."""
+def _from_environment() -> Settings:
     return load_settings()
+
+
+_configured: list[Settings] = []  # at most one: the settings handed to configure()
+
+
+def configure(settings: Settings | None) -> Settings | None:
+    """Use ``settings`` in this process from now on (None: the environment's again).
+    Returns the settings configured before, so a caller can put them back."""
+    previous = _configured[0] if _configured else None
+    _configured[:] = [settings] if settings is not None else []
+    return previous
+
+
+def get_settings() -> Settings:
+    """The process's settings: those handed to ``configure``, else the environment's,
+    read once."""
+    return _configured[0] if _configured else _from_environment()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+from oms.stores import mongo
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
 
 
+@mongo.translating
 def current_stats() -> dict:
     """Orders: total, by status, by hub; uploads: by status. Reads one small document per
     upload; each upload's order counters are kept current as its chunks finish."""

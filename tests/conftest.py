@@ -1,7 +1,11 @@
 """Fixtures for tests that talk to the real local stack (`make stack`).
 
-Every test session gets its own bucket, queue prefix, database and topic prefix, so runs
-never see each other's data; they are removed at the end.
+Each test module gets its own namespace (bucket, queue prefix, database, topic prefix;
+``tests/namespaces.py``), created before its first test and dropped after its last, so
+no module sees another's data; ``fresh_settings`` gives one test a namespace of its own.
+The stack's addresses come from the environment (the local stack's defaults, or
+docker-compose's variables); only the namespace names are the tests' own. Workers and
+API servers started for a module run in its namespace.
 """
 
 from __future__ import annotations
@@ -11,41 +15,40 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from devstack import postgres
+from oms.config import Settings, environ, load_settings
+from tests import namespaces
 from tests.servers import ROOT, free_port, gunicorn, stop
 
 RUN_ID = uuid.uuid4().hex[:8]
 
-
 IMS_PORT = free_port()
-API_PORT = free_port()
 IMS_TEST_DATABASE = f"ims_test_{RUN_ID}"
 IMS_SERVICE_KEY = f"ims-test-{RUN_ID}"
 
-# Set before any oms module reads the settings (they are read once per process).
-TEST_ENV = {
-    "OMS_S3_BUCKET": f"oms-test-{RUN_ID}",
-    "OMS_SQS_QUEUE_PREFIX": f"t{RUN_ID}-",
-    "OMS_MONGO_DB": f"oms_test_{RUN_ID}",
-    "OMS_KAFKA_TOPIC_PREFIX": f"t{RUN_ID}.",
+# The session's reference IMS: its own PostgreSQL database (created by ims_service), a
+# service key, and fault injection (tests make it fail on purpose).
+IMS_ENV = {
+    "IMS_POSTGRES_URL": postgres.url(IMS_TEST_DATABASE),
+    "PGPASSWORD": postgres.password(),
+    "IMS_SERVICE_KEYS": IMS_SERVICE_KEY,
+    "IMS_FAULTS": "on",
+}
+
+# OMS settings every test namespace starts from, on top of the environment's.
+OMS_TEST_ENV = {
     "OMS_LOG_LEVEL": "INFO",
     "OMS_IMS_URL": f"http://127.0.0.1:{IMS_PORT}",
+    "OMS_IMS_SERVICE_KEY": IMS_SERVICE_KEY,
     "OMS_TASK_MAX_RETRIES": "3",
     # Every chunk asks IMS, so injected IMS faults hit the chunks they target. The cache
     # itself is tested in tests/stores/test_ims_client.py.
     "OMS_IMS_CACHE_TTL": "0",
-    # The session's reference IMS: its own PostgreSQL database (created by ims_service)
-    # and a service key, which OMS will send as OMS_IMS_SERVICE_KEY.
-    "IMS_POSTGRES_URL": postgres.url(IMS_TEST_DATABASE),
-    "PGPASSWORD": postgres.password(),
-    "IMS_SERVICE_KEYS": IMS_SERVICE_KEY,
-    "OMS_IMS_SERVICE_KEY": IMS_SERVICE_KEY,
-    "IMS_FAULTS": "on",
 }
-os.environ.update(TEST_ENV)
 
 
 def _stack_problems() -> list[str]:
@@ -64,53 +67,50 @@ def stack() -> None:
 
 
 @pytest.fixture(scope="session")
-def settings(stack):
-    from oms.config import get_settings
-    from oms.stores import mongo, s3
-
-    settings = get_settings()
-    s3.ensure_bucket()
-    mongo.ensure_indexes()
-    yield settings
-    _cleanup(settings)
+def base_settings(stack) -> Settings:
+    """The stack as the environment describes it, with the test IMS."""
+    return load_settings({**os.environ, **OMS_TEST_ENV})
 
 
-def _cleanup(settings) -> None:
-    import boto3
-
-    from oms.stores import mongo, s3
-
-    mongo.client().drop_database(settings.mongo_db)
-    bucket = s3.client()
-    for obj in s3.list_keys(""):
-        bucket.delete_object(Bucket=settings.s3_bucket, Key=obj["Key"])
-    bucket.delete_bucket(Bucket=settings.s3_bucket)
-    sqs = boto3.client("sqs", endpoint_url=settings.aws_endpoint_url,
-                       region_name=settings.aws_region,
-                       aws_access_key_id=settings.aws_access_key_id,
-                       aws_secret_access_key=settings.aws_secret_access_key)
-    for url in sqs.list_queues(QueueNamePrefix=settings.sqs_queue_prefix).get("QueueUrls", []):
-        sqs.delete_queue(QueueUrl=url)
-    from confluent_kafka.admin import AdminClient
-
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 0})
-    topics = [t for t in admin.list_topics(timeout=10).topics
-              if t.startswith(settings.kafka_topic_prefix)]
-    if topics:
-        for future in admin.delete_topics(topics).values():
-            future.result(timeout=30)
+@pytest.fixture(scope="module")
+def settings(base_settings) -> Iterator[Settings]:
+    """This module's namespace, configured in this process."""
+    with namespaces.namespace(base_settings) as module_settings:
+        yield module_settings
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
+def fresh_settings(settings) -> Iterator[Settings]:
+    """A namespace for one test alone (store only: the module's worker does not see it)."""
+    with namespaces.namespace(settings) as test_settings:
+        yield test_settings
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment of a process (worker, API server) working in ``settings``."""
+    return {**os.environ, **environ(settings)}
+
+
+def worker_name(settings: Settings) -> str:
+    """The Celery node name (before ``@host``) of the module's worker."""
+    return settings.sqs_queue_prefix.rstrip("-")
+
+
+def worker_log(settings: Settings):
+    return ROOT / ".stack" / "logs" / f"test-worker-{worker_name(settings)}.log"
+
+
+@pytest.fixture(scope="module")
 def worker(settings):
-    """A real Celery worker process (prefork, 2 children) on this session's queues."""
-    log = ROOT / ".stack" / "logs" / f"test-worker-{RUN_ID}.log"
+    """A real Celery worker process (prefork, 2 children) on this module's queues."""
+    name = worker_name(settings)
+    log = worker_log(settings)
     log.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--pool", "prefork",
          "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-         "--hostname", f"test-{RUN_ID}@%h"],
-        cwd=ROOT, env={**os.environ}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+         "--hostname", f"{name}@%h"],
+        cwd=ROOT, env=child_env(settings), stdout=log.open("wb"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     from workers.diagnostics import ping
@@ -139,30 +139,30 @@ def ims_service(stack):
     postgres.ensure_database(IMS_TEST_DATABASE)
     log = ROOT / ".stack" / "logs" / f"test-ims-{RUN_ID}.log"
     try:
-        with gunicorn("ims.wsgi:app", log, port=IMS_PORT) as (url, _):
+        with gunicorn("ims.wsgi:app", log, port=IMS_PORT, env=IMS_ENV) as (url, _):
             yield url
     finally:
         drop_database(IMS_TEST_DATABASE)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pipeline(worker, ims_service):
     """Everything an upload needs: stack, IMS, a worker."""
     return worker
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(settings):
     """The OMS API (Flask test client of the real app, talking to the real stack)."""
     from oms.api.app import create_app
 
-    return create_app().test_client()
+    return create_app(settings).test_client()
 
 
-@pytest.fixture(scope="session")
-def api_server(pipeline):
+@pytest.fixture(scope="module")
+def api_server(pipeline, settings):
     """The OMS API served by gunicorn over real HTTP (for the CLI and browser tests),
-    with a worker and IMS behind it. Yields its base URL."""
-    log = ROOT / ".stack" / "logs" / f"test-api-{RUN_ID}.log"
-    with gunicorn("oms.api.wsgi:app", log, port=API_PORT) as (url, _):
+    with a worker and IMS behind it, in this module's namespace. Yields its base URL."""
+    log = ROOT / ".stack" / "logs" / f"test-api-{settings.sqs_queue_prefix.rstrip('-')}.log"
+    with gunicorn("oms.api.wsgi:app", log, env=environ(settings)) as (url, _):
         yield url

@@ -14,14 +14,31 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from oms.config import get_settings
+import celeryconfig
+from oms.config import Settings, configure, get_settings
 from oms.observability import logging as json_logging
 from oms.observability import metrics
 
 # app.events sends and reads monitoring events over Redis (see oms/observability/events.py).
 app = Celery("oms", include=["workers.tasks", "workers.diagnostics"],
              events="oms.observability.events:Events")
-app.config_from_object("celeryconfig")
+
+
+def init_celery(settings: Settings | None = None) -> Celery:
+    """Configure the app for ``settings`` (default: the process's); they become the
+    process's settings. Connections made for earlier settings are dropped."""
+    if settings is not None:
+        configure(settings)
+    app.conf.update(celeryconfig.build(get_settings()))
+    # Celery keeps a connection pool and a producer pool built from the broker settings
+    # it first saw; the next use builds them again from the new ones.
+    app._pool = None
+    app.amqp._producer_pool = None
+    app.amqp.__dict__.pop("_event_dispatcher", None)  # a cached_property: its exchange
+    return app
+
+
+init_celery()
 
 # Task parameters that become fields of every log line the task writes.
 TASK_LOG_FIELDS = {"upload_id": "upload_id", "index": "chunk"}

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import random
 
-from celery import chord, shared_task
-from pymongo.errors import PyMongoError
+from celery import shared_task
 
+from oms import dispatch
 from oms.config import get_settings
 from oms.errors import Unavailable
 from oms.orders.outbox import republish_pending
@@ -22,7 +22,9 @@ from oms.uploads.status import UploadStatus
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (Unavailable, PyMongoError, ConnectionError, TimeoutError)
+# The stores translate their transient failures into Unavailable at their border
+# (oms.stores); anything else is a bug and is not retried.
+TRANSIENT = (Unavailable, ConnectionError, TimeoutError)
 MAX_BACKOFF_S = 300  # well below the SQS visibility timeout
 
 
@@ -47,16 +49,11 @@ def ingest_upload(self, upload_id: str) -> dict:
         repo.transition(upload_id, UploadStatus.FAILED, error_code="internal_error",
                         error=f"{type(exc).__name__}: {exc}"[:2000])
         return {"upload_id": upload_id, "action": "failed"}
-    if result.action == "chord":
-        start_chunks(upload_id, result.chunk_indexes)
+    if result.action == split.SplitAction.START_CHUNKS:
+        dispatch.start_chunks(upload_id, result.chunk_indexes)
         split.mark_chord_started(upload_id)
     return {"upload_id": upload_id, "action": result.action,
             "chunks": len(result.chunk_indexes)}
-
-
-def start_chunks(upload_id: str, indexes) -> None:
-    """One process_chunk per index, then finalize_upload once all have returned."""
-    chord(process_chunk.s(upload_id, index) for index in indexes)(finalize_upload.si(upload_id))
 
 
 @shared_task(bind=True, name="oms.process_chunk", max_retries=None)

@@ -17,12 +17,17 @@ from oms.api import (
     stats,
     uploads,
 )
-from oms.config import get_settings
+from oms.config import Settings, configure, get_settings
 from oms.observability.logging import configure_logging
 from oms.stores import mongo, s3
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, prepare_stores: bool = True) -> Flask:
+    """The API. ``settings`` (default: the process's, from the environment) become the
+    process's settings, so the stores it calls use them. ``prepare_stores`` makes sure
+    the bucket and the indexes exist first."""
+    if settings is not None:
+        configure(settings)
     settings = get_settings()
     app = Flask("oms")
     app.config.update(
@@ -37,7 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=None,  # the upload stream enforces OMS_MAX_UPLOAD_BYTES itself
         JSON_SORT_KEYS=False,
     )
-    app.config.update(test_config or {})
+    app.config["OMS_SETTINGS"] = settings
     configure_logging(settings.log_level)
     api = Api(app)
     for blueprint in (uploads.blp, orders.blp, invalid_files.blp, stats.blp, health.blp,
@@ -46,8 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(page.bp)  # the upload page: not an API resource, not in OpenAPI
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     errors.register(app)
-    auth.register(app, app.config.get("API_KEYS", settings.api_keys))
-    if not app.config.get("SKIP_STARTUP_CHECKS"):
+    auth.register(app, settings.api_keys)
+    if prepare_stores:
         mongo.ensure_indexes()
         s3.ensure_bucket()
     return app

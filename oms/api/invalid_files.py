@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Response, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -11,10 +9,9 @@ from flask_smorest import Blueprint
 from oms.api.schemas import InvalidFileSchema
 from oms.errors import NotFound
 from oms.stores import s3
+from oms.uploads import keys
 
 blp = Blueprint("invalid_files", __name__, description="Invalid-records files")
-
-NAME = re.compile(r"[0-9a-f]{32}\.csv")
 
 
 @blp.route("/invalid-files")
@@ -23,11 +20,10 @@ class InvalidFiles(MethodView):
     def get(self):
         """Every invalid-records file, newest first."""
         files = [
-            {"name": obj["Key"].removeprefix("invalid/"), "size": obj["Size"],
-             "upload_id": obj["Key"].removeprefix("invalid/").removesuffix(".csv"),
+            {"name": name, "size": obj["Size"], "upload_id": name.removesuffix(".csv"),
              "last_modified": obj["LastModified"]}
-            for obj in s3.list_keys("invalid/")
-            if NAME.fullmatch(obj["Key"].removeprefix("invalid/"))
+            for obj in s3.list_keys(keys.INVALID_PREFIX)
+            if (name := keys.invalid_file_of(obj["Key"]))
         ]
         files.sort(key=lambda f: f["last_modified"], reverse=True)
         for item in files:
@@ -42,8 +38,8 @@ class InvalidFile(MethodView):
     @blp.alt_response(404, description="no such file")
     def get(self, name: str):
         """Download one invalid-records file (streamed)."""
-        if not NAME.fullmatch(name):
+        if not keys.is_invalid_file_name(name):
             raise NotFound(f"no invalid-records file named {name!r}")
-        body = s3.open_stream(f"invalid/{name}")
+        body = s3.open_stream(keys.key_of_invalid_file(name))
         return Response(stream_with_context(body.iter_chunks(256 * 1024)), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="invalid-{name}"'})

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, url_for
 
-DEFAULT_FLOWER_URL = "http://127.0.0.1:5555"
-
 bp = Blueprint("page", __name__, template_folder="templates", static_folder="static",
                static_url_path="/page-static")
 
@@ -23,7 +21,7 @@ def index() -> str:
                 if "api-docs.openapi_swagger_ui" in current_app.view_functions else None)
     return render_template(
         "page/index.html",
-        flower_url=current_app.config.get("FLOWER_URL", DEFAULT_FLOWER_URL),
+        flower_url=current_app.config["OMS_SETTINGS"].flower_url,
         upload_url=url_for("uploads.Upload"),
         uploads_url=url_for("uploads.Uploads"),
         openapi_url=url_for("api-docs.openapi_json"),

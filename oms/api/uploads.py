@@ -8,6 +8,7 @@ from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from oms import dispatch
 from oms.api.pagination import page_body
 from oms.api.schemas import (
     UploadAcceptedSchema,
@@ -17,7 +18,7 @@ from oms.api.schemas import (
     UploadSchema,
 )
 from oms.config import get_settings
-from oms.pipeline.retry import plan_retry
+from oms.pipeline.retry import RetryAction, plan_retry
 from oms.uploads import repository as repo
 from oms.uploads.listing import list_uploads
 from oms.uploads.receive import receive_upload
@@ -39,14 +40,12 @@ class Upload(MethodView):
     @blp.alt_response(422, description="required columns missing (named in the message)")
     def post(self, chunk_rows: int | None = None):
         """Upload an order CSV (multipart field ``file``); processing starts at once."""
-        from workers.tasks import ingest_upload
-
         received = receive_upload(request.stream, request.content_type or "",
                                   get_settings().max_upload_bytes)
         repo.create_upload(received.upload_id, filename=received.filename, key=received.key,
                            size=received.size, sha256=received.sha256,
                            chunk_rows=chunk_rows or get_settings().chunk_rows)
-        ingest_upload.delay(received.upload_id)
+        dispatch.start_split(received.upload_id)
         status_url = url_for("uploads.UploadById", upload_id=received.upload_id)
         return {"upload_id": received.upload_id, "status": str(UploadStatus.QUEUED),
                 "status_url": status_url, "filename": received.filename,
@@ -103,11 +102,9 @@ class RetryUpload(MethodView):
     @blp.alt_response(409, description="the upload is not failed")
     def post(self, upload_id: str):
         """Re-run only the failed chunks of a failed upload, then finalize it again."""
-        from workers.tasks import ingest_upload, start_chunks
-
         plan = plan_retry(upload_id)
-        if plan.action == "split":
-            ingest_upload.delay(upload_id)
+        if plan.action == RetryAction.SPLIT:
+            dispatch.start_split(upload_id)
         else:
-            start_chunks(upload_id, plan.chunk_indexes)
+            dispatch.start_chunks(upload_id, plan.chunk_indexes)
         return present(repo.get_upload(upload_id))

@@ -96,6 +96,17 @@ def split_into_chunks(
     yield from splitter.finish()
 
 
+def first_record_end(data: bytes, start: int, whole: bool) -> int | None:
+    """Offset just after the first record of ``data`` at ``start`` (a record start) and
+    the blank lines after it; None when ``data`` may end before the record does (it is
+    not ``whole`` and the record or its terminator reaches its end). A whole ``data``
+    whose last record has no terminator ends with it."""
+    match = _RECORD.match(data, start)
+    if match is not None and (whole or match.end() < len(data)):
+        return match.end()
+    return len(data) if whole else None
+
+
 def ends_inside_quotes(data: bytes) -> bool:
     """Say whether ``data`` (records from a record start) ends inside an unclosed quoted field."""
     splitter = _Splitter(0, sys.maxsize, 1)

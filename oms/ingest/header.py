@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass, field
 
 from oms.errors import OMSError
+from oms.ingest.chunking import count_line_breaks, first_record_end
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -69,8 +70,9 @@ class Header:
     """The parsed header line.
 
     ``data_offset`` is the byte offset in the file (BOM included) just after the header's
-    line terminator, where the first data record starts. ``data_line`` is the physical
-    line number at that offset: 2, unless a quoted header cell contains a line break.
+    line terminator and any blank lines after it, where the first data record starts.
+    ``data_line`` is the physical line number at that offset: 2, unless a quoted header
+    cell contains a line break or blank lines follow the header.
     ``duplicates`` lists normalized names of *non-required* columns that appear more than
     once (a duplicated required column raises instead, as it would be ambiguous).
     """
@@ -178,16 +180,17 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
             "the first line is empty; it must be the header with the column names",
         )
 
-    bounds = _first_record_bounds(head, start, whole_file)
-    if bounds is None:
+    data_offset = first_record_end(head, start, whole_file)
+    if data_offset is None:
         raise HeaderError(
             "header_too_long",
             f"no end of the header line in the first {len(head)} bytes; "
             "is this a CSV file with one order per line?",
         )
-    record_end, data_offset = bounds
     try:
-        text = head[start:record_end].decode("utf-8")
+        # A record ends in a quote or a character other than a line break, so the
+        # line breaks at its end are its terminator and the blank lines after it.
+        text = head[start:data_offset].rstrip(b"\r\n").decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HeaderError(
             "not_utf8",
@@ -226,49 +229,5 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
         duplicates=tuple(n for n, p in positions.items() if n and len(p) > 1),
         data_offset=data_offset,
         index={n: positions[n][0] for n in REQUIRED_COLUMNS if n in positions},
-        data_line=1 + _count_line_breaks(head[start:data_offset]),
+        data_line=1 + count_line_breaks(head, start, data_offset),
     )
-
-
-def _first_record_bounds(
-    buf: bytes, start: int, whole_file: bool
-) -> tuple[int, int] | None:
-    """Return (end of the first record, offset after its terminator), or None if unknown.
-
-    Follows the csv module: a quote opens a quoted field only at the start of a field,
-    and line breaks inside a quoted field belong to the field.
-    """
-    n = len(buf)
-    i = start
-    at_field_start = True
-    while i < n:
-        c = buf[i]
-        if c == 0x22 and at_field_start:  # '"'
-            j = i + 1
-            while True:
-                close = buf.find(b'"', j)
-                if close < 0 or (close + 1 == n and not whole_file):
-                    # Unclosed quote, or a closing quote whose partner may follow.
-                    return (n, n) if whole_file else None
-                if close + 1 < n and buf[close + 1] == 0x22:  # doubled quote ""
-                    j = close + 2
-                    continue
-                break
-            i = close + 1
-            at_field_start = False
-            continue
-        if c == 0x0A:
-            return i, i + 1
-        if c == 0x0D:
-            if i + 1 < n:
-                return i, i + 2 if buf[i + 1] == 0x0A else i + 1
-            # A final "\r" may be the first half of "\r\n" we were not given.
-            return (i, n) if whole_file else None
-        at_field_start = c == 0x2C  # ','
-        i += 1
-    return (n, n) if whole_file else None
-
-
-def _count_line_breaks(data: bytes) -> int:
-    """Count line breaks as the csv module does: "\\r\\n", "\\n" and a lone "\\r"."""
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 from oms.ingest.chunking import count_line_breaks, ends_inside_quotes, split_into_chunks
 from oms.ingest.header import Header
+from oms.ingest.reasons import Reason
 
-UNCLOSED_QUOTE = (
-    'row: a quoted value is never closed (a " is missing), '
-    "so everything up to the end of the file was read as this row"
+UNCLOSED_QUOTE = Reason(
+    "row", "unclosed_quote",
+    'a quoted value is never closed (a " is missing), '
+    "so everything up to the end of the file was read as this row",
 )
 
 
@@ -34,7 +36,7 @@ class RawRecord:
     line: int
     cells: tuple[str, ...]
     values: dict[str, str] = field(hash=False)
-    problems: list[str] = field(default_factory=list, hash=False)
+    problems: list[Reason] = field(default_factory=list, hash=False)
 
 
 def read_records(data: bytes, header: Header, first_line: int) -> Iterator[RawRecord]:
@@ -92,17 +94,17 @@ def _read_one_by_one(
             rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
             cells = rows[0] if rows else [""]
         except csv.Error as exc:
-            problems.append(f"row: cannot be read as CSV ({exc})")
+            problems.append(Reason("row", "not_csv", f"cannot be read as CSV ({exc})"))
             cells = [text.rstrip("\r\n")]
             parsed = False
         if undecodable:
             bad = [i for i, cell in enumerate(cells) if _has_undecodable(cell)]
             names = ", ".join(_column_name(header, i) for i in bad) or "this row"
-            problems.insert(
-                0,
-                f"row: {names} contains characters that are not valid UTF-8 text; "
+            problems.insert(0, Reason(
+                "row", "not_utf8",
+                f"{names} contains characters that are not valid UTF-8 text; "
                 'save the file as "CSV UTF-8" and upload it again',
-            )
+            ))
             cells = [_replace_undecodable(c) for c in cells]
         if unclosed and span.index == len(spans) - 1:
             problems.append(UNCLOSED_QUOTE)
@@ -113,12 +115,13 @@ def _record(
     line: int,
     cells: list[str],
     header: Header,
-    problems: list[str],
+    problems: list[Reason],
     check_width: bool = True,
 ) -> RawRecord:
     n = len(cells)
     if check_width and n != len(header.columns):
-        problems.append(f"row: has {n} fields, header has {len(header.columns)}")
+        problems.append(Reason("row", "field_count",
+                               f"has {n} fields, header has {len(header.columns)}"))
     values = {name: cells[pos] if pos < n else "" for name, pos in header.index.items()}
     return RawRecord(line=line, cells=tuple(cells), values=values, problems=problems)
 

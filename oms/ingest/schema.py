@@ -27,6 +27,7 @@ from marshmallow import (
 )
 
 from oms.ingest.header import REQUIRED_COLUMNS
+from oms.ingest.reasons import DUPLICATE_IN_FILE, Reason, RuleMessage
 from oms.ingest.rows import RawRecord
 
 ORDER_ID_MAX_LENGTH = 64
@@ -57,22 +58,26 @@ def _shown(value: str) -> str:
     return f'"{value}"'
 
 
+def _invalid(rule: str, message: str) -> ValidationError:
+    return ValidationError(RuleMessage(rule, message))
+
+
 class _Text(fields.Field):
     """A required cell, stripped of surrounding whitespace, that must not be empty."""
 
     default_error_messages: ClassVar[dict[str, str]] = {
-        "required": "column is missing",
-        "null": "must not be empty",
+        "required": RuleMessage("missing", "column is missing"),
+        "null": RuleMessage("empty", "must not be empty"),
     }
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
     ) -> str:
         if not isinstance(value, str):
-            raise ValidationError("must be text")
+            raise _invalid("wrong_type", "must be text")
         text = value.strip()
         if not text:
-            raise ValidationError("must not be empty")
+            raise _invalid("empty", "must not be empty")
         return self._check(text)
 
     def _check(self, text: str) -> Any:
@@ -83,14 +88,14 @@ class _OrderId(_Text):
     def _check(self, text: str) -> str:
         problems = []
         if len(text) > ORDER_ID_MAX_LENGTH:
-            problems.append(
-                f"must be at most {ORDER_ID_MAX_LENGTH} characters long (has {len(text)})"
-            )
+            problems.append(RuleMessage(
+                "too_long",
+                f"must be at most {ORDER_ID_MAX_LENGTH} characters long (has {len(text)})"))
         if not _ORDER_ID.fullmatch(text):
-            problems.append(
+            problems.append(RuleMessage(
+                "characters",
                 "may contain only letters A-Z, digits, '-' and '_' "
-                f"(no spaces or other signs, got {_shown(text)})"
-            )
+                f"(no spaces or other signs, got {_shown(text)})"))
         if problems:
             raise ValidationError(problems)
         return text
@@ -103,11 +108,9 @@ class _EmailAddress(_Text):
         try:
             self._validator(text)
         except ValidationError:
-            raise ValidationError(
-                f"not a valid email address (got {_shown(text)})"
-            ) from None
+            raise _invalid("email", f"not a valid email address (got {_shown(text)})") from None
         if "." not in text.rpartition("@")[2]:
-            raise ValidationError(f"not a valid email address (got {_shown(text)})")
+            raise _invalid("email", f"not a valid email address (got {_shown(text)})")
         return text
 
 
@@ -115,13 +118,10 @@ class _Quantity(_Text):
     def _check(self, text: str) -> int:
         digits = text.lstrip("0")
         if not _WHOLE_NUMBER.fullmatch(text) or not digits:
-            raise ValidationError(
-                f"must be a whole number of 1 or more (got {_shown(text)})"
-            )
+            raise _invalid("whole_number",
+                           f"must be a whole number of 1 or more (got {_shown(text)})")
         if len(digits) > len(str(MAX_QUANTITY)) or int(digits) > MAX_QUANTITY:
-            raise ValidationError(
-                f"must be at most {MAX_QUANTITY} (got {_shown(text)})"
-            )
+            raise _invalid("too_large", f"must be at most {MAX_QUANTITY} (got {_shown(text)})")
         return int(digits)
 
 
@@ -140,19 +140,16 @@ class _Money(_Text):
     def _check(self, text: str) -> Decimal:
         match = _MONEY.fullmatch(text)
         if not match:
-            raise ValidationError(
-                f"must be a plain number such as 12.50, without currency signs, "
-                f"spaces or thousands separators (got {_shown(text)})"
-            )
+            raise _invalid("number_format",
+                           "must be a plain number such as 12.50, without currency signs, "
+                           f"spaces or thousands separators (got {_shown(text)})")
         sign, integer, fraction = match.groups()
         if sign:
-            raise ValidationError(f"must not be negative (got {_shown(text)})")
+            raise _invalid("negative", f"must not be negative (got {_shown(text)})")
         if len(integer.lstrip("0")) > self.max_integer_digits:
-            raise ValidationError(f"is too large (got {_shown(text)})")
+            raise _invalid("too_large", f"is too large (got {_shown(text)})")
         if fraction and fraction[2:].strip("0"):
-            raise ValidationError(
-                f"must have at most 2 decimal places (got {_shown(text)})"
-            )
+            raise _invalid("decimals", f"must have at most 2 decimal places (got {_shown(text)})")
         cents = (fraction or "")[:2].ljust(2, "0")
         return Decimal(f"{integer}.{cents}").quantize(_CENT)
 
@@ -169,7 +166,7 @@ class _OrderDate(_Text):
             f"(got {_shown(text)})"
         )
         if not _DATE_OR_DATETIME.fullmatch(text):
-            raise ValidationError(message)
+            raise _invalid("date_format", message)
         try:
             if len(text) == 10:
                 day = date.fromisoformat(text)
@@ -179,9 +176,8 @@ class _OrderDate(_Text):
                 return moment.replace(tzinfo=UTC)
             return moment.astimezone(UTC)
         except (ValueError, OverflowError) as exc:
-            raise ValidationError(
-                f"is not a real calendar date or time (got {_shown(text)})"
-            ) from exc
+            raise _invalid("not_a_date",
+                           f"is not a real calendar date or time (got {_shown(text)})") from exc
 
 
 class OrderRowSchema(Schema):
@@ -217,9 +213,10 @@ class OrderRowSchema(Schema):
             expected = (quantity * price).quantize(_CENT)
             if abs(total - expected) <= TOTAL_TOLERANCE:
                 return
-        raise ValidationError(
+        raise ValidationError(RuleMessage(
+            "mismatch",
             f"does not match quantity x unit_price ({quantity} x {price} = {expected}, "
-            f"but total_amount is {total})",
+            f"but total_amount is {total})"),
             field_name="total_amount",
         )
 
@@ -249,7 +246,7 @@ class InvalidRow:
 
     line: int
     cells: tuple[str, ...]
-    errors: list[str]
+    errors: list[Reason]
 
 
 _SCHEMA = OrderRowSchema()
@@ -269,7 +266,7 @@ def validate_records(
     first_seen: dict[str, int] = {}
     for record in records:
         if not any(cell.strip() for cell in record.cells):
-            errors = [*record.problems, "row: every cell is empty"]
+            errors = [*record.problems, Reason("row", "empty_row", "every cell is empty")]
             invalid.append(InvalidRow(record.line, record.cells, errors))
             continue
         try:
@@ -282,14 +279,14 @@ def validate_records(
         order_id = data.get("order_id")
         if order_id is not None:
             if order_id in first_seen:
-                by_field["order_id"].append(
-                    f"duplicate order_id in file (first at line {first_seen[order_id]})"
-                )
+                by_field["order_id"].append(RuleMessage(
+                    DUPLICATE_IN_FILE,
+                    f"duplicate order_id in file (first at line {first_seen[order_id]})"))
             else:
                 first_seen[order_id] = record.line
         errors = list(record.problems)
-        errors += [f"{name}: {msg}" for name, msgs in by_field.items() for msg in msgs]
-        errors += [f"row: {msg}" for msg in _as_list(messages.get("_schema"))]
+        errors += [_reason(name, msg) for name, msgs in by_field.items() for msg in msgs]
+        errors += [_reason("row", msg) for msg in _as_list(messages.get("_schema"))]
         if errors:
             invalid.append(InvalidRow(record.line, record.cells, errors))
         else:
@@ -297,14 +294,16 @@ def validate_records(
     return valid, invalid
 
 
-def reject(row: OrderRow, *errors: str) -> InvalidRow:
+def reject(row: OrderRow, *errors: Reason) -> InvalidRow:
     """Turn a valid row into an invalid one after a later check (unknown SKU, duplicate...).
-
-    ``errors`` read "field: message", e.g. "sku: unknown SKU at hub H1".
     """
     if not errors:
         raise ValueError("reject() needs at least one error")
     return InvalidRow(row.line, row.cells, list(errors))
+
+
+def _reason(field: str, message: str) -> Reason:
+    return Reason(field, getattr(message, "rule", "invalid"), str(message))
 
 
 def format_errors(errors: list[str]) -> str:
@@ -313,8 +312,9 @@ def format_errors(errors: list[str]) -> str:
 
 
 def _as_list(messages: Any) -> list[str]:
+    """Marshmallow's messages of one field, as a list (rule messages kept as they are)."""
     if messages is None:
         return []
     if isinstance(messages, str):
         return [messages]
-    return [str(m) for m in messages]
+    return [m if isinstance(m, str) else str(m) for m in messages]

@@ -16,9 +16,9 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from pymongo.errors import PyMongoError
 
 from oms.config import Settings
+from oms.errors import Unavailable
 from oms.observability.metrics import WorkerFilesCollector, deployment_dir
 from oms.stats import current_stats
 
@@ -35,7 +35,7 @@ class UploadCountsCollector:
         up = GaugeMetricFamily("oms_mongo_up", "1 if MongoDB answered this scrape")
         try:
             stats = current_stats()
-        except PyMongoError as exc:
+        except Unavailable as exc:
             log.warning("metrics: MongoDB did not answer: %s", exc)
             up.add_metric([], 0)
             yield up

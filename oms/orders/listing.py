@@ -14,6 +14,7 @@ from typing import Any
 
 from oms.errors import NotFound
 from oms.orders.store import BLOCK_ROWS, orders
+from oms.stores import mongo
 from oms.stores.pages import Page, decode_cursor, encode_cursor
 from oms.uploads import listing as upload_listing
 from oms.uploads import repository as repo
@@ -21,6 +22,7 @@ from oms.uploads import repository as repo
 MAX_BLOCKS = 60  # blocks one page may examine (3,000 orders)
 
 
+@mongo.translating
 def list_orders(page_size: int, cursor: str | None = None, *, upload_id: str | None = None,
                 status: str | None = None, hub_id: str | None = None) -> Page:
     """One page of the orders matching the filters, and the cursor of the next page

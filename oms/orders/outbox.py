@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from oms.orders import events
-from oms.stores import kafka
+from oms.stores import kafka, mongo
 from oms.uploads import repository as repo
 
 log = logging.getLogger(__name__)
@@ -27,13 +27,26 @@ def publish(payloads: list[dict]) -> list[dict]:
     return [p for p in payloads if p["order_id"] not in delivered]
 
 
+@mongo.translating
+def chunks_with_unconfirmed_events(limit: int) -> list[dict]:
+    # ``events_pending`` is an equality lookup (oms.stores.mongo.LOOKUPS).
+    return list(repo.chunks().find({"events_pending": True}).limit(limit))
+
+
+@mongo.translating
+def set_unconfirmed_events(chunk_id: str, payloads: list[dict]) -> None:
+    mongo.update_one(repo.chunks(), {"_id": chunk_id},
+                     {"$set": {"unconfirmed_events": payloads,
+                               "events_pending": bool(payloads)}})
+
+
 def republish_pending(limit_chunks: int = 50) -> dict:
     """Publish every chunk's unconfirmed events again; keep what still fails."""
     pending = published = 0
-    for chunk in repo.chunks_with_unconfirmed_events(limit_chunks):
+    for chunk in chunks_with_unconfirmed_events(limit_chunks):
         payloads = chunk["unconfirmed_events"]
         still = publish(payloads)
-        repo.set_unconfirmed_events(chunk["_id"], still)
+        set_unconfirmed_events(chunk["_id"], still)
         pending += len(payloads)
         published += len(payloads) - len(still)
     if pending:

@@ -84,6 +84,7 @@ class InsertOutcome:
     duplicates: list[dict] = field(default_factory=list)  # order_id held by another order
 
 
+@mongo.translating
 def insert_orders(documents: list[dict], rerun_blocks: list[str] | None = None) -> InsertOutcome:
     """Insert ``documents`` unordered. A re-run passes the blocks its chunk covers: rows
     stored by an earlier attempt (same ``_id``) are recognised there and count as stored,

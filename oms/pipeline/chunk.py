@@ -8,15 +8,17 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+from oms.ingest import reasons
 from oms.ingest.header import REQUIRED_COLUMNS, Header
 from oms.ingest.invalid_file import invalid_rows_csv
+from oms.ingest.reasons import Reason
 from oms.ingest.rows import read_records
 from oms.ingest.schema import InvalidRow, OrderRow, reject, validate_records
 from oms.observability import metrics
 from oms.orders import events, outbox, store
-from oms.pipeline import keys
 from oms.pipeline.split import read_upload_header
 from oms.stores import ims, s3
+from oms.uploads import keys
 from oms.uploads import repository as repo
 from oms.uploads.status import ChunkStatus
 
@@ -25,8 +27,9 @@ log = logging.getLogger(__name__)
 # The in-file case within one chunk is caught by the schema with the first line; across
 # chunks or uploads the store's unique index catches it (without saying where: finding
 # the holder would cost a collection scan on FerretDB, see oms/orders/store.py).
-DUPLICATE_IN_STORE = ("order_id: duplicate order_id, already used by another order "
-                      "(an earlier row of this file or an earlier upload)")
+DUPLICATE_IN_STORE = Reason("order_id", reasons.DUPLICATE_IN_STORE,
+                            "duplicate order_id, already used by another order "
+                            "(an earlier row of this file or an earlier upload)")
 
 
 def process_chunk(upload_id: str, index: int) -> dict:
@@ -105,9 +108,9 @@ def check_inventory(valid: list[OrderRow], invalid: list[InvalidRow],
         check = answers.get((sku, hub))
         errors = []
         if check and sku and not check.sku_exists:
-            errors.append(f"sku: unknown SKU {sku!r}")
+            errors.append(Reason("sku", reasons.UNKNOWN_SKU, f"unknown SKU {sku!r}"))
         if check and hub and not check.hub_exists:
-            errors.append(f"hub_id: unknown hub {hub!r}")
+            errors.append(Reason("hub_id", reasons.UNKNOWN_HUB, f"unknown hub {hub!r}"))
         return errors
 
     still_valid: list[OrderRow] = []
@@ -125,16 +128,16 @@ def check_inventory(valid: list[OrderRow], invalid: list[InvalidRow],
     return still_valid, all_invalid
 
 
-def _column_position(error: str) -> int:
+def _column_position(error: Reason) -> int:
     """Sort key putting a row's errors in the contract's column order, row problems first."""
-    field = error.split(":", 1)[0]
+    field = error.field
     if field in REQUIRED_COLUMNS:
         return 1 + REQUIRED_COLUMNS.index(field)
     return 0 if field == "row" else len(REQUIRED_COLUMNS) + 1
 
 
 def _is_duplicate(row: InvalidRow) -> bool:
-    return any(error.startswith("order_id: duplicate order_id") for error in row.errors)
+    return any(error.rule in reasons.DUPLICATE_RULES for error in row.errors)
 
 
 def write_part(upload_id: str, index: int, header: Header, invalid: list[InvalidRow]) -> str | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 
 from oms.ingest.invalid_file import invalid_header
-from oms.pipeline import keys
 from oms.stores import s3
+from oms.uploads import keys
 from oms.uploads import repository as repo
 from oms.uploads.status import ChunkStatus, UploadStatus
 
@@ -21,7 +21,8 @@ def finalize_upload(upload_id: str) -> dict:
     if upload["status"] not in (UploadStatus.PROCESSING, UploadStatus.FINALIZING):
         log.info("upload %s is %s: nothing to finalize", upload_id, upload["status"])
         return {"status": upload["status"]}
-    repo.transition(upload_id, UploadStatus.FINALIZING)
+    if repo.transition(upload_id, UploadStatus.FINALIZING) is None:
+        return _lost(upload_id, UploadStatus.FINALIZING)
     chunk_docs = repo.list_chunks(upload_id)
     failed = [c for c in chunk_docs if c["status"] != ChunkStatus.DONE]
     counts = {name: sum(c["counts"][name] for c in chunk_docs if c["status"] == ChunkStatus.DONE)
@@ -38,15 +39,23 @@ def finalize_upload(upload_id: str) -> dict:
               "failed_chunks": [c["index"] for c in failed],
               "counted_chunks": [c["index"] for c in chunk_docs
                                  if c["status"] == ChunkStatus.DONE]}
+    target = UploadStatus.FAILED if failed else UploadStatus.COMPLETED
+    fields["error"] = None
     if failed:
         first = failed[0]
         fields["error"] = (f"{len(failed)} of {len(chunk_docs)} chunks failed; chunk "
                            f"{first['index']}: {(first.get('error') or 'not processed')[:300]}")
-        repo.transition(upload_id, UploadStatus.FAILED, **fields)
-    else:
-        fields["error"] = None
-        repo.transition(upload_id, UploadStatus.COMPLETED, **fields)
-    return {"status": str(UploadStatus.FAILED if failed else UploadStatus.COMPLETED), **counts}
+    if repo.transition(upload_id, target, **fields) is None:
+        return _lost(upload_id, target)
+    return {"status": str(target), **counts}
+
+
+def _lost(upload_id: str, target: UploadStatus) -> dict:
+    """Another finalize_upload (a redelivered chord body) moved the upload first."""
+    current = repo.get_upload(upload_id)["status"]
+    log.warning("upload %s: moving to %s lost a race (it is %s)", upload_id, target, current,
+                extra={"upload_id": upload_id})
+    return {"status": current}
 
 
 def join_parts(key: str, header: bytes, part_keys: list[str]) -> None:

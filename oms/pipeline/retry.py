@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from oms.errors import OMSError
 from oms.stores import mongo
@@ -14,9 +15,14 @@ class NotRetryable(OMSError):
     """The upload is not in a state that a retry can change."""
 
 
+class RetryAction(StrEnum):
+    SPLIT = "split"  # run the split again (it failed before recording chunks)
+    CHUNKS = "chunks"  # run these chunks, then finalize
+
+
 @dataclass(frozen=True)
 class RetryPlan:
-    action: str  # "split": run ingest_upload again; "chunks": run these chunks + finalize
+    action: RetryAction
     chunk_indexes: tuple[int, ...] = ()
 
 
@@ -34,10 +40,10 @@ def plan_retry(upload_id: str) -> RetryPlan:
     if not upload.get("chunks_total"):
         if repo.transition(upload_id, UploadStatus.QUEUED, error=None) is None:
             raise NotRetryable(f"upload {upload_id} changed status; try again")
-        return RetryPlan("split")
+        return RetryPlan(RetryAction.SPLIT)
     if repo.transition(upload_id, UploadStatus.PROCESSING, error=None,
                        retried_at=repo.now()) is None:
         raise NotRetryable(f"upload {upload_id} changed status; try again")
     failed = repo.reset_failed_chunks(upload_id)
     mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$inc": {"retries": 1}})
-    return RetryPlan("chunks", tuple(failed))
+    return RetryPlan(RetryAction.CHUNKS, tuple(failed))

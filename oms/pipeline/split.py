@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
 from oms.config import get_settings
 from oms.ingest.chunking import split_into_chunks
@@ -15,10 +16,19 @@ from oms.uploads.status import UploadStatus
 log = logging.getLogger(__name__)
 
 
+class SplitAction(StrEnum):
+    START_CHUNKS = "chord"  # run these chunks, then finalize
+    DONE = "done"  # nothing to process: the upload is complete (a header-only file)
+    SKIP = "skip"  # nothing to do here: rejected, or already split by someone else
+
+
 @dataclass(frozen=True)
 class SplitResult:
-    action: str  # "chord" (start chunk tasks), "done" (nothing to process), "skip"
+    action: SplitAction
     chunk_indexes: tuple[int, ...] = ()
+
+
+SKIP = SplitResult(SplitAction.SKIP)
 
 
 def read_upload_header(key: str) -> Header:
@@ -31,21 +41,23 @@ def split_upload(upload_id: str) -> SplitResult:
     status = UploadStatus(upload["status"])
     if status == UploadStatus.PROCESSING and not upload.get("chord_started"):
         # Crashed after recording the chunks but before starting their tasks.
-        return SplitResult("chord", tuple(c["index"] for c in repo.list_chunks(upload_id)))
+        return SplitResult(SplitAction.START_CHUNKS,
+                           tuple(c["index"] for c in repo.list_chunks(upload_id)))
     if status not in (UploadStatus.QUEUED, UploadStatus.SPLITTING):
         log.info("upload %s is %s: nothing to split", upload_id, status)
-        return SplitResult("skip")
-    repo.transition(upload_id, UploadStatus.SPLITTING, **{"timings.split_started_at": repo.now()})
+        return SKIP
+    if repo.transition(upload_id, UploadStatus.SPLITTING,
+                       **{"timings.split_started_at": repo.now()}) is None:
+        return _lost(upload_id, UploadStatus.SPLITTING)
 
     try:
         header = read_upload_header(upload["s3_key"])
     except HeaderError as exc:
-        repo.transition(upload_id, UploadStatus.REJECTED, error=exc.message, error_code=exc.code)
-        return SplitResult("skip")
+        _reject(upload_id, exc.message, exc.code)
+        return SKIP
     if header.missing:
-        repo.transition(upload_id, UploadStatus.REJECTED, error=header.missing_message(),
-                        error_code="missing_columns")
-        return SplitResult("skip")
+        _reject(upload_id, header.missing_message(), "missing_columns")
+        return SKIP
 
     blocks = s3.iter_blocks(upload["s3_key"], start=header.data_offset)
     rows_per_chunk = upload.get("chunk_rows") or get_settings().chunk_rows
@@ -54,11 +66,28 @@ def split_upload(upload_id: str) -> SplitResult:
     fields = {"chunks_total": total, "rows_total": records, "columns": list(header.columns),
               "extra_columns": list(header.extra), "timings.split_done_at": repo.now()}
     if total == 0:
-        repo.transition(upload_id, UploadStatus.COMPLETED, **fields,
-                        **{"timings.finished_at": repo.now()})
-        return SplitResult("done")
-    repo.transition(upload_id, UploadStatus.PROCESSING, chord_started=False, **fields)
-    return SplitResult("chord", tuple(range(total)))
+        if repo.transition(upload_id, UploadStatus.COMPLETED, **fields,
+                           **{"timings.finished_at": repo.now()}) is None:
+            return _lost(upload_id, UploadStatus.COMPLETED)
+        return SplitResult(SplitAction.DONE)
+    if repo.transition(upload_id, UploadStatus.PROCESSING, chord_started=False,
+                       **fields) is None:
+        return _lost(upload_id, UploadStatus.PROCESSING)
+    return SplitResult(SplitAction.START_CHUNKS, tuple(range(total)))
+
+
+def _reject(upload_id: str, message: str, code: str) -> None:
+    if repo.transition(upload_id, UploadStatus.REJECTED, error=message,
+                       error_code=code) is None:
+        _lost(upload_id, UploadStatus.REJECTED)
+
+
+def _lost(upload_id: str, target: UploadStatus) -> SplitResult:
+    """Another run of the split moved the upload first: it owns what comes next."""
+    current = repo.get_upload(upload_id)["status"]
+    log.warning("upload %s: moving to %s lost a race (it is %s); leaving it to the winner",
+                upload_id, target, current, extra={"upload_id": upload_id})
+    return SKIP
 
 
 def mark_chord_started(upload_id: str) -> None:

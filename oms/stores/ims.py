@@ -32,6 +32,9 @@ def session() -> requests.Session:
     http = requests.Session()
     http.mount("http://", HTTPAdapter(pool_connections=2, pool_maxsize=4))
     http.mount("https://", HTTPAdapter(pool_connections=2, pool_maxsize=4))
+    key = get_settings().ims_service_key
+    if key:
+        http.headers["X-Service-Key"] = key
     return http
 
 
@@ -61,6 +64,16 @@ class _TTLCache:
 
 
 cache = _TTLCache()
+
+
+def ping() -> None:
+    settings = get_settings()
+    try:
+        response = session().get(f"{settings.ims_url}/healthz", timeout=3)
+    except requests.RequestException as exc:
+        raise Unavailable(f"IMS unreachable: {exc}") from exc
+    if response.status_code != 200:
+        raise Unavailable(f"IMS health check answered {response.status_code}")
 
 
 MAX_ITEMS_PER_CALL = 10_000  # IMS refuses larger validate calls (413)

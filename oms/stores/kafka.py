@@ -37,6 +37,19 @@ def producer() -> Producer:
     })
 
 
+def ping() -> None:
+    """A broker answers with cluster metadata (raises Unavailable otherwise)."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": get_settings().kafka_bootstrap, "log_level": 0})
+    try:
+        brokers = admin.list_topics(timeout=3).brokers
+    except KafkaException as exc:
+        raise Unavailable(f"Kafka did not answer: {exc}") from exc
+    if not brokers:
+        raise Unavailable("Kafka answered with no broker in its metadata")
+
+
 def publish(messages: Iterable[Message], timeout: float = 30.0) -> set[str]:
     """Send ``messages`` and wait; returns the keys whose delivery Kafka confirmed.
 

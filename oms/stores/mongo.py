@@ -17,28 +17,47 @@ Two rules keep the same code correct and fast on both servers (docs/architecture
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pymongo
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.errors import (
+    BulkWriteError,
+    CollectionInvalid,
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    OperationFailure,
+    WTimeoutError,
+)
 from pymongo.operations import IndexModel
 from pymongo.results import UpdateResult
 
 from oms.config import get_settings
+from oms.errors import Unavailable
 from oms.stores.process_local import per_process
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+# What a MongoDB client raises when the server is away or slow: connection lost or
+# refused, no server selected, network timeout, not primary (an election), operation or
+# write-concern timeout. Any other error is a bug and is not retried.
+TRANSIENT_ERRORS = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 
 VERSION = "_v"
 WRITE_CONFLICT = 112  # MongoDB's WriteConflict
+NAMESPACE_EXISTS = 48
 CONFLICT_RETRIES = 60
 
 # FerretDB 1.24.2 defect: a bulk_write with more than 50 operations hangs: the handler
@@ -49,16 +68,18 @@ CONFLICT_RETRIES = 60
 # update_one (1.2-1.5 ms, measured), so small commands lose nothing.
 MAX_BULK_OPERATIONS = 10
 
-# collection -> top-level fields OMS finds documents by, with equality only.
+# collection -> top-level fields OMS finds documents by, with equality only. (Orders are
+# never looked up by _id: every index costs each insert and update its own entry.)
 LOOKUPS: dict[str, tuple[str, ...]] = {
-    "orders": ("_id", "order_id", "block"),
+    "orders": ("order_id", "block"),
     "uploads": ("_id", "seq", "block", "status"),
     "chunks": ("_id", "upload_id", "events_pending"),
     "counters": ("_id",),
 }
 
-# MongoDB indexes: what MongoDB 7 needs for the same lookups, plus uniqueness. (On
-# FerretDB only the unique ones matter; ``ferretdb_store`` adds the indexes it uses.)
+# MongoDB indexes: what MongoDB 7 needs for the same lookups, plus uniqueness. FerretDB
+# gets only the unique ones: its B-trees serve no query (``ferretdb_store`` adds the
+# indexes it uses instead) and each would cost every write.
 INDEXES: dict[str, list[IndexModel]] = {
     "orders": [IndexModel("order_id", unique=True, name="order_id_unique"),
                IndexModel("block", name="block")],
@@ -68,6 +89,31 @@ INDEXES: dict[str, list[IndexModel]] = {
     "chunks": [IndexModel([("upload_id", 1), ("index", 1)], name="upload_chunk"),
                IndexModel("events_pending", name="events_pending")],
 }
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """MongoDB's transient errors become ``Unavailable`` (the caller retries later)."""
+    try:
+        yield
+    except TRANSIENT_ERRORS as exc:
+        raise Unavailable(f"MongoDB unavailable: {exc}") from exc
+
+
+def translating(function: F) -> F:
+    """Decorate a function (or generator) that uses the store: see ``translated``."""
+    if inspect.isgeneratorfunction(function):
+        @functools.wraps(function)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            with translated():
+                yield from function(*args, **kwargs)
+        return generator  # type: ignore[return-value]
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with translated():
+            return function(*args, **kwargs)
+    return call  # type: ignore[return-value]
 
 
 @per_process
@@ -84,27 +130,45 @@ def db() -> Database:
     return client()[get_settings().mongo_db]
 
 
+@translating
+def ping() -> None:
+    client().admin.command("ping")
+
+
 def is_ferretdb(database: Database) -> bool:
     return "ferretdbVersion" in database.client.admin.command("buildInfo")
 
 
+@translating
 def ensure_indexes(database: Database | None = None) -> None:
     """Indexes the pipeline and the API rely on; idempotent, run at start-up (and by each
     test database). On FerretDB, also the local store's indexes and version trigger."""
     database = db() if database is None else database
-    for name, models in INDEXES.items():
-        for model in models:
-            # One index per command: FerretDB 1.24.2 panics (slice bounds out of range)
-            # on a createIndexes of several indexes that already exist, and drops the
-            # connection.
-            database[name].create_indexes([model])
-    for name in LOOKUPS.keys() - INDEXES.keys():
-        if name not in database.list_collection_names():
+    ferretdb = is_ferretdb(database)
+    existing = set(database.list_collection_names())
+    for name in sorted((LOOKUPS.keys() | INDEXES.keys()) - existing):
+        try:
             database.create_collection(name)
-    if is_ferretdb(database):
+        except CollectionInvalid:
+            pass  # created meanwhile by another process
+        except OperationFailure as exc:
+            if exc.code != NAMESPACE_EXISTS:
+                raise
+    for name, models in INDEXES.items():
+        create_indexes(database[name], [model for model in models
+                                        if not ferretdb or model.document.get("unique")])
+    if ferretdb:
         from devstack import ferretdb_store
 
         ferretdb_store.prepare(database.name, LOOKUPS, tuple(LOOKUPS))
+
+
+def create_indexes(collection: Collection, models: Sequence[IndexModel]) -> None:
+    """Create ``models`` (those that exist already are left as they are)."""
+    for model in models:
+        # One index per command: FerretDB 1.24.2 panics (slice bounds out of range) on a
+        # createIndexes of several indexes that already exist, and drops the connection.
+        collection.create_indexes([model])
 
 
 def _versioned(update: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +183,7 @@ def is_write_conflict(exc: OperationFailure) -> bool:
         {"code": exc.code, "errmsg": str(exc)})
 
 
+@translating
 def _retrying(write: Callable[[], T], upsert: bool = False) -> T:
     for attempt in range(CONFLICT_RETRIES):
         try:
@@ -151,6 +216,7 @@ def find_one_and_update(collection: Collection, query: dict[str, Any],
                      options.get("upsert", False))
 
 
+@translating
 def bulk_update(collection: Collection,
                 updates: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> int:
     """Apply (query, update) pairs unordered, in commands of at most MAX_BULK_OPERATIONS

@@ -1,8 +1,10 @@
-"""Per-process singletons that survive Celery's prefork.
+"""Per-process clients that survive Celery's prefork and follow the process's settings.
 
 A client created in the parent (pymongo, librdkafka, urllib3 pools) must not be used in a
 forked child: its sockets and threads belong to the parent. ``per_process`` builds the
-object lazily on first use and again in any process whose pid differs from the builder's.
+object lazily on first use, and again in any process whose pid differs from the
+builder's, or when the process has been configured with other settings
+(``oms.config.configure``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
+from oms.config import get_settings
+
 T = TypeVar("T")
 
 
@@ -22,12 +26,16 @@ def per_process(factory: Callable[[], T]) -> Callable[[], T]:
 
     @wraps(factory)
     def get() -> T:
-        pid = os.getpid()
-        if state.get("pid") != pid:
+        key = (os.getpid(), get_settings())
+        if state.get("key") != key:
             with lock:
-                if state.get("pid") != pid:
+                if state.get("key") != key:
+                    old = state.get("value")
+                    if old is not None and state["key"][0] == key[0]:  # type: ignore[index]
+                        # Reconfigured (not forked): the old client is ours to close.
+                        getattr(old, "close", lambda: None)()
                     state["value"] = factory()
-                    state["pid"] = pid
+                    state["key"] = key
         return state["value"]  # type: ignore[return-value]
 
     return get

@@ -46,6 +46,14 @@ def _translate(exc: Exception, key: str) -> Exception:
     return Unavailable(f"S3 failed on {key}: {exc}")
 
 
+def ping() -> None:
+    """The bucket answers (raises Unavailable otherwise)."""
+    try:
+        client().head_bucket(Bucket=get_settings().s3_bucket)
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, "") from exc
+
+
 def ensure_bucket(bucket: str | None = None) -> None:
     bucket = bucket or get_settings().s3_bucket
     try:

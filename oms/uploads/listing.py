@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from oms.stores import mongo
 from oms.stores.pages import Page, decode_cursor, encode_cursor
 from oms.uploads import sequence
 from oms.uploads.repository import uploads
@@ -25,6 +26,7 @@ def _descending(from_seq: int, query: dict[str, Any]) -> Iterator[tuple[int, lis
         yield block, docs
 
 
+@mongo.translating
 def newest_first(from_seq: int = 0) -> Iterator[dict[str, Any]]:
     """Every upload numbered ``from_seq`` or lower (all when 0), newest first."""
     start = from_seq or sequence.latest(uploads())
@@ -32,6 +34,7 @@ def newest_first(from_seq: int = 0) -> Iterator[dict[str, Any]]:
         yield from docs
 
 
+@mongo.translating
 def list_uploads(page_size: int, cursor: str | None = None,
                  status: str | None = None) -> Page:
     """One page of uploads, newest first, optionally of one status."""

@@ -19,8 +19,8 @@ from werkzeug.sansio.multipart import Data, Epilogue, File, MultipartDecoder, Ne
 
 from oms.errors import OMSError
 from oms.ingest.header import HEAD_BYTES, Header, HeaderError, read_header
-from oms.pipeline import keys
 from oms.stores import s3
+from oms.uploads import keys
 
 READ_BYTES = 256 * 1024
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",

@@ -17,7 +17,7 @@ from pymongo.errors import BulkWriteError
 from oms.errors import NotFound
 from oms.stores import mongo
 from oms.uploads import sequence
-from oms.uploads.status import ChunkStatus, UploadStatus, sources_of
+from oms.uploads.status import ChunkStatus, UploadStatus, chunk_sources_of, sources_of
 
 
 def now() -> datetime:
@@ -35,6 +35,7 @@ def chunks():
 EMPTY_COUNTS = {"rows": 0, "valid": 0, "invalid": 0, "duplicate": 0}
 
 
+@mongo.translating
 def create_upload(upload_id: str, *, filename: str, key: str, size: int, sha256: str,
                   chunk_rows: int, status: UploadStatus = UploadStatus.QUEUED,
                   error: str | None = None) -> dict:
@@ -68,6 +69,7 @@ def create_upload(upload_id: str, *, filename: str, key: str, size: int, sha256:
     return {**doc, "seq": seq, "block": sequence.block_of(seq)}
 
 
+@mongo.translating
 def get_upload(upload_id: str) -> dict:
     doc = uploads().find_one({"_id": upload_id})
     if doc is None:
@@ -75,6 +77,7 @@ def get_upload(upload_id: str) -> dict:
     return doc
 
 
+@mongo.translating
 def transition(upload_id: str, target: UploadStatus, **fields: Any) -> dict | None:
     """Move the upload to ``target`` if its status allows; returns the new document, or
     None when the current status does not allow it (someone else moved it)."""
@@ -93,6 +96,7 @@ def transition(upload_id: str, target: UploadStatus, **fields: Any) -> dict | No
     )
 
 
+@mongo.translating
 def save_chunks(upload_id: str, spans: Iterable[Any]) -> tuple[int, int]:
     """Record the chunks of an upload. Idempotent: chunk boundaries are a pure function of
     the file, so a re-run of the split inserts the same documents and the unique
@@ -130,6 +134,7 @@ def chunk_key(upload_id: str, index: int) -> str:
     return f"{upload_id}:{index}"
 
 
+@mongo.translating
 def get_chunk(upload_id: str, index: int) -> dict:
     doc = chunks().find_one({"_id": chunk_key(upload_id, index)})
     if doc is None:
@@ -137,10 +142,12 @@ def get_chunk(upload_id: str, index: int) -> dict:
     return doc
 
 
+@mongo.translating
 def list_chunks(upload_id: str) -> list[dict]:
     return list(chunks().find({"upload_id": upload_id}).sort("index", 1))
 
 
+@mongo.translating
 def start_chunk_attempt(upload_id: str, index: int) -> int:
     """Count an attempt at the chunk; returns the attempt's number (1 = first ever)."""
     doc = mongo.find_one_and_update(
@@ -152,13 +159,15 @@ def start_chunk_attempt(upload_id: str, index: int) -> int:
     return doc["attempts"]
 
 
+@mongo.translating
 def finish_chunk(upload_id: str, index: int, counts: dict, by_hub: dict[str, int],
                  part_key: str | None, unconfirmed_events: list[dict], seconds: float) -> bool:
     """Mark the chunk done with its counts and the events Kafka did not confirm;
     False if it was already done (a re-run)."""
     result = mongo.update_one(
         chunks(),
-        {"_id": chunk_key(upload_id, index), "status": {"$ne": str(ChunkStatus.DONE)}},
+        {"_id": chunk_key(upload_id, index),
+         "status": {"$in": chunk_sources_of(ChunkStatus.DONE)}},
         {"$set": {"status": str(ChunkStatus.DONE), "counts": counts, "by_hub": by_hub,
                   "part_key": part_key, "error": None, "seconds": round(seconds, 3),
                   "unconfirmed_events": unconfirmed_events,
@@ -167,20 +176,12 @@ def finish_chunk(upload_id: str, index: int, counts: dict, by_hub: dict[str, int
     return result.modified_count == 1
 
 
-def chunks_with_unconfirmed_events(limit: int) -> list[dict]:
-    return list(chunks().find({"events_pending": True}).limit(limit))
-
-
-def set_unconfirmed_events(chunk_id: str, payloads: list[dict]) -> None:
-    mongo.update_one(chunks(), {"_id": chunk_id},
-                     {"$set": {"unconfirmed_events": payloads,
-                               "events_pending": bool(payloads)}})
-
-
+@mongo.translating
 def fail_chunk(upload_id: str, index: int, error: str) -> None:
     result = mongo.update_one(
         chunks(),
-        {"_id": chunk_key(upload_id, index), "status": {"$ne": str(ChunkStatus.DONE)}},
+        {"_id": chunk_key(upload_id, index),
+         "status": {"$in": chunk_sources_of(ChunkStatus.FAILED)}},
         {"$set": {"status": str(ChunkStatus.FAILED), "error": error, "finished_at": now()}},
     )
     if result.modified_count:
@@ -188,16 +189,19 @@ def fail_chunk(upload_id: str, index: int, error: str) -> None:
                          {"$addToSet": {"failed_chunks": index}})
 
 
+@mongo.translating
 def reset_failed_chunks(upload_id: str) -> list[int]:
     """Failed chunks back to pending (one update per chunk: few, and keyed by _id)."""
     failed = [c["index"] for c in list_chunks(upload_id) if c["status"] != ChunkStatus.DONE]
     for index in failed:
-        mongo.update_one(chunks(), {"_id": chunk_key(upload_id, index)},
+        mongo.update_one(chunks(), {"_id": chunk_key(upload_id, index),
+                                    "status": {"$in": chunk_sources_of(ChunkStatus.PENDING)}},
                          {"$set": {"status": str(ChunkStatus.PENDING), "error": None}})
     mongo.update_one(uploads(), {"_id": upload_id}, {"$set": {"failed_chunks": []}})
     return failed
 
 
+@mongo.translating
 def add_chunk_counts(upload_id: str, index: int, counts: dict, by_hub: dict[str, int]) -> None:
     """Add a finished chunk's counts to its upload, once per chunk even if called again.
 

@@ -34,6 +34,7 @@ def _hint() -> int:
     return int(doc["value"]) if doc else 0
 
 
+@mongo.translating
 def insert_numbered(insert: Callable[[int], Any]) -> int:
     """Call ``insert(seq)`` with the next free number until it does not raise
     DuplicateKeyError; returns the number taken. ``insert`` must write a document whose
@@ -49,6 +50,7 @@ def insert_numbered(insert: Callable[[int], Any]) -> int:
     return seq
 
 
+@mongo.translating
 def latest(uploads) -> int:
     """The highest number taken (0 when there are no uploads)."""
     seq = _hint()

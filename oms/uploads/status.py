@@ -37,7 +37,21 @@ UPLOAD_TRANSITIONS: dict[UploadStatus, frozenset[UploadStatus]] = {
 
 TERMINAL = frozenset({U.COMPLETED, U.FAILED, U.REJECTED})
 
+C = ChunkStatus
+
+# A chunk is done once; a failed one goes back to pending when an operator retries, and
+# a redelivered copy still running when its chunk was marked failed may finish it.
+CHUNK_TRANSITIONS: dict[ChunkStatus, frozenset[ChunkStatus]] = {
+    C.PENDING: frozenset({C.DONE, C.FAILED}),
+    C.FAILED: frozenset({C.PENDING, C.DONE, C.FAILED}),
+    C.DONE: frozenset(),
+}
+
 
 def sources_of(target: UploadStatus) -> list[str]:
     """Statuses from which ``target`` may be reached (for conditional updates)."""
     return [str(s) for s, targets in UPLOAD_TRANSITIONS.items() if target in targets]
+
+
+def chunk_sources_of(target: ChunkStatus) -> list[str]:
+    return [str(s) for s, targets in CHUNK_TRANSITIONS.items() if target in targets]

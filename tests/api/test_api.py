@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from oms.api.app import create_app
+from tests.namespaces import Written, assert_nothing_written, changed
 from tests.pipeline.helpers import upload_bytes, wait_for_upload
 from tests.pipeline.rows import to_csv, valid_row
 
@@ -136,8 +137,10 @@ def test_an_unknown_invalid_file_is_404(api):
 def test_stats_has_orders_and_uploads(api, finished):
     stats = api.get("/stats").get_json()
 
-    assert stats["orders"]["total"] >= 2
-    assert stats["uploads"]["by_status"]["completed"] >= 1
+    # The module's namespace holds only the `finished` upload.
+    assert stats["orders"]["total"] == 2
+    assert stats["uploads"]["by_status"]["completed"] == 1
+    assert stats["uploads"]["total"] == 1
     assert set(stats["rows"]) == {"rows", "valid", "invalid", "duplicate"}
 
 
@@ -150,15 +153,11 @@ def test_health_and_readiness_check_each_dependency(api, ims_service):
     assert body["failed"] == []
 
 
-def test_readiness_names_the_dependency_that_fails(settings, monkeypatch):
-    import dataclasses
-
+def test_readiness_names_the_dependency_that_fails(settings):
     from oms import readiness
 
-    broken = dataclasses.replace(settings, ims_url="http://127.0.0.1:9")
-    monkeypatch.setattr(readiness, "get_settings", lambda: broken)
-
-    checks = readiness.check_all()
+    with changed(settings, ims_url="http://127.0.0.1:9"):
+        checks = readiness.check_all()
 
     assert checks["ims"] != "ok" and checks["mongodb"] == "ok"
 
@@ -170,41 +169,39 @@ def test_unknown_route_and_method_are_json(api):
     assert response.get_json()["code"] == "method_not_allowed"
 
 
-def test_upload_of_a_non_csv_name_is_415(api):
+def test_upload_of_a_non_csv_name_is_415(api, settings):
     import io
 
+    before = Written.now(settings)
     response = api.post("/upload", data={"file": (io.BytesIO(b"a,b\n1,2\n"), "orders.exe",
                                                   "application/x-msdownload")},
                         content_type="multipart/form-data")
 
     assert response.status_code == 415
     assert response.get_json()["code"] == "not_csv"
+    assert_nothing_written(settings, before)
 
 
-def test_upload_over_the_size_limit_is_413_and_nothing_is_stored(api, settings, monkeypatch):
-    import dataclasses
+def test_upload_over_the_size_limit_is_413_and_nothing_is_stored(settings):
     import io
 
-    from oms.api import uploads as uploads_view
-    from oms.uploads import repository as repo
-
-    small = dataclasses.replace(settings, max_upload_bytes=1000)
-    monkeypatch.setattr(uploads_view, "get_settings", lambda: small)
-    before = repo.uploads().count_documents({})
     data = to_csv([valid_row(n, prefix="BIG") for n in range(50)])
+    before = Written.now(settings)
 
-    response = api.post("/upload", data={"file": (io.BytesIO(data), "b.csv")},
-                        content_type="multipart/form-data")
+    with changed(settings, max_upload_bytes=1000) as small:
+        response = create_app(small).test_client().post(
+            "/upload", data={"file": (io.BytesIO(data), "b.csv")},
+            content_type="multipart/form-data")
 
     assert response.status_code == 413
     assert response.get_json()["code"] == "too_large"
-    assert repo.uploads().count_documents({}) == before
+    assert_nothing_written(settings, before)
 
 
 @pytest.fixture
 def keyed_api(settings):
-    app = create_app({"API_KEYS": ("k-one", "k-two")})
-    return app.test_client()
+    with changed(settings, api_keys=("k-one", "k-two")) as keyed:
+        yield create_app(keyed).test_client()
 
 
 def test_api_keys_401_without_403_wrong_200_right(keyed_api):

@@ -3,12 +3,12 @@
 The file goes to a separate API process whose queue no worker reads, so the 1.2 million
 rows are stored and queued but not processed (that is not what this test is about)."""
 
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
+from oms.config import environ
 from tests.pipeline.rows import COLUMNS, valid_row
 from tests.servers import gunicorn
 
@@ -30,15 +30,11 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def lone_api(settings, tmp_path):
-    run = uuid.uuid4().hex[:6]
-    env = {"OMS_SQS_QUEUE_PREFIX": f"mem{run}-", "OMS_MONGO_DB": f"oms_mem_{run}"}
-    with gunicorn("oms.api.wsgi:app", tmp_path / "api.log", workers=1, env=env) as (url, proc):
+def lone_api(fresh_settings, tmp_path):
+    """An API of one gunicorn worker in a namespace of its own (dropped afterwards)."""
+    with gunicorn("oms.api.wsgi:app", tmp_path / "api.log", workers=1,
+                  env=environ(fresh_settings)) as (url, proc):
         yield url, proc.pid
-    import pymongo
-
-    with pymongo.MongoClient(settings.mongo_uri) as client:
-        client.drop_database(f"oms_mem_{run}")
 
 
 def test_a_150_mb_upload_does_not_raise_api_memory_by_more_than_a_few_mb(lone_api, tmp_path):

@@ -13,7 +13,9 @@ import pytest
 import requests
 
 from devstack.browser import CHROMIUM_ARGS, ensure_chromium
+from oms.config import environ
 from oms.ingest.header import REQUIRED_COLUMNS
+from tests.namespaces import Written, assert_nothing_written
 from tests.servers import gunicorn
 
 pytestmark = pytest.mark.integration
@@ -123,13 +125,13 @@ def test_upload_shows_progress_counts_and_invalid_rows(api_server, page, tmp_pat
     assert target.stat().st_size > 10_000
 
 
-def test_refused_file_names_its_missing_columns(api_server, page, tmp_path):
+def test_refused_file_names_its_missing_columns(api_server, settings, page, tmp_path):
     from playwright.sync_api import expect
 
     header = ["tenant_id", "seller_id", "hub_id", "sku_id", "quantity"]
     refused = tmp_path / "wrong_columns.csv"
     refused.write_text(",".join(header) + "\n1,2,3,4,5\n")
-    before = newest_upload(api_server)
+    before = Written.now(settings)
 
     page.goto(f"{api_server}/")
     page.set_input_files("#file-input", refused)
@@ -141,13 +143,7 @@ def test_refused_file_names_its_missing_columns(api_server, page, tmp_path):
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     expect(page.locator("#missing-columns li")).to_have_text(missing)
     expect(page.locator("#current")).to_be_hidden()
-    # Nothing was stored: no upload appeared.
-    assert newest_upload(api_server) == before
-
-
-def newest_upload(api_url: str) -> str | None:
-    items = requests.get(f"{api_url}/uploads", params={"page_size": 1}, timeout=10).json()
-    return items["items"][0]["upload_id"] if items["items"] else None
+    assert_nothing_written(settings, before)
 
 
 def test_older_uploads_follow_the_listing_cursor(api_server, page):
@@ -182,10 +178,10 @@ def test_older_uploads_follow_the_listing_cursor(api_server, page):
 
 
 @pytest.fixture
-def keyed_api_server(pipeline, tmp_path):
-    """A second API (gunicorn) on this session's stack, with OMS_API_KEYS set."""
+def keyed_api_server(pipeline, settings, tmp_path):
+    """A second API (gunicorn) in this module's namespace, with OMS_API_KEYS set."""
     with gunicorn("oms.api.wsgi:app", tmp_path / "api-with-keys.log", workers=1,
-                  env={"OMS_API_KEYS": API_KEY}) as (url, _):
+                  env={**environ(settings), "OMS_API_KEYS": API_KEY}) as (url, _):
         yield url
 
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
 import requests
 
 from tests.cli.support import number, parse_fields, run_oms
+from tests.conftest import IMS_SERVICE_KEY
+from tests.namespaces import Written, assert_nothing_written
 from tests.pipeline.rows import COLUMNS, SKUS, to_csv, valid_row
 
 # IMS writes (fault injection included) need the service key: see ims/auth.py.
-IMS_KEY = {"X-Service-Key": os.environ["OMS_IMS_SERVICE_KEY"]}
+IMS_KEY = {"X-Service-Key": IMS_SERVICE_KEY}
 
 pytestmark = pytest.mark.integration
 
@@ -81,11 +82,11 @@ def test_upload_waits_and_prints_the_apis_counts(api_server, tmp_path):
     assert "Uploading" not in result.stdout.decode()
 
 
-def test_upload_with_missing_columns_exits_3_naming_them(api_server, tmp_path):
+def test_upload_with_missing_columns_exits_3_naming_them(api_server, settings, tmp_path):
     path = tmp_path / "no_sku.csv"
     columns = [c for c in COLUMNS if c not in ("sku", "hub_id")]
     path.write_bytes(to_csv([valid_row(1, prefix="CLI-COLS")], columns=columns))
-    before = get(api_server, "/uploads", page_size=1).json()["items"]
+    before = Written.now(settings)
 
     result = run_oms("upload", str(path), api_url=api_server)
 
@@ -95,7 +96,7 @@ def test_upload_with_missing_columns_exits_3_naming_them(api_server, tmp_path):
     [missing] = [line for line in result.stderr.splitlines() if "missing columns:" in line]
     assert sorted(missing.split(": ", 1)[1].split(", ")) == ["hub_id", "sku"]
     assert "Traceback" not in result.stderr
-    assert get(api_server, "/uploads", page_size=1).json()["items"] == before  # none stored
+    assert_nothing_written(settings, before)
 
 
 def test_empty_file_exits_3(api_server, tmp_path):

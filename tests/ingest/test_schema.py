@@ -471,3 +471,41 @@ def test_long_values_are_shortened_in_messages() -> None:
     (error,) = _errors(customer_email="x" * 100)
 
     assert '(got "' + "x" * 37 + '...")' in error
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"order_id": "A 1"}, [("order_id", "characters")]),
+    ({"order_id": "A" * 65}, [("order_id", "too_long")]),
+    ({"customer_name": "  "}, [("customer_name", "empty")]),
+    ({"customer_email": "jane@example"}, [("customer_email", "email")]),
+    ({"quantity": "0"}, [("quantity", "whole_number")]),
+    ({"quantity": "1.5", "total_amount": "14.99"}, [("quantity", "whole_number")]),
+    ({"quantity": str(MAX_QUANTITY + 1)}, [("quantity", "too_large")]),
+    ({"unit_price": "-1"}, [("unit_price", "negative")]),
+    ({"unit_price": "9.999"}, [("unit_price", "decimals")]),
+    ({"unit_price": "$9.99"}, [("unit_price", "number_format")]),
+    ({"total_amount": "30.50"}, [("total_amount", "mismatch")]),
+    ({"order_date": "31/01/2025"}, [("order_date", "date_format")]),
+    ({"order_date": "2025-02-30"}, [("order_date", "not_a_date")]),
+])
+def test_every_reason_names_its_field_and_rule(changes, expected):
+    errors = _errors(**changes)
+
+    assert [(error.field, error.rule) for error in errors] == expected
+    assert all(error.startswith(f"{error.field}: ") for error in errors)
+
+
+def test_a_repeated_order_id_in_the_file_is_a_duplicate_by_rule():
+    valid, invalid = validate_records([_record(line=2), _record(line=3)])
+
+    assert [row.line for row in valid] == [2]
+    assert [(e.field, e.rule) for e in invalid[0].errors] == [("order_id", "duplicate_in_file")]
+
+
+def test_reasons_keep_field_and_rule_through_pickling():
+    import pickle
+
+    (error,) = _errors(quantity="0")
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert (copy, copy.field, copy.rule) == (error, "quantity", "whole_number")

@@ -5,21 +5,20 @@ import time
 
 import pytest
 
-from tests.conftest import RUN_ID
+from tests.conftest import worker_log
 from tests.pipeline.helpers import upload_bytes, wait_for_upload
 from tests.pipeline.rows import to_csv, valid_row
-from tests.servers import ROOT
 
 pytestmark = pytest.mark.integration
 
 
-def worker_log_lines() -> list[dict]:
-    """Every JSON line of this session's worker log (the start-up banner is plain text)."""
-    text = (ROOT / ".stack" / "logs" / f"test-worker-{RUN_ID}.log").read_text()
+def worker_log_lines(settings) -> list[dict]:
+    """Every JSON line of this module's worker log (the start-up banner is plain text)."""
+    text = worker_log(settings).read_text()
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def test_chunk_lines_are_json_with_the_upload_id_and_chunk(api, pipeline):
+def test_chunk_lines_are_json_with_the_upload_id_and_chunk(api, pipeline, settings):
     accepted = upload_bytes(api, "logs.csv",
                             to_csv([valid_row(n, prefix="LOG") for n in range(3)]),
                             chunk_rows=2)
@@ -28,7 +27,7 @@ def test_chunk_lines_are_json_with_the_upload_id_and_chunk(api, pipeline):
 
     deadline = time.monotonic() + 10
     while True:
-        lines = [line for line in worker_log_lines() if line.get("upload_id") == upload_id]
+        lines = [line for line in worker_log_lines(settings) if line.get("upload_id") == upload_id]
         done = [line for line in lines if line["message"] == "chunk done"]
         if len(done) == 2 or time.monotonic() > deadline:
             break

@@ -6,8 +6,9 @@ import uuid
 import pytest
 
 from oms.orders import outbox
-from oms.pipeline import chunk, finalize, keys, split
+from oms.pipeline import chunk, finalize, split
 from oms.stores import mongo, s3
+from oms.uploads import keys
 from oms.uploads import repository as repo
 from tests.pipeline.helpers import read_topic
 from tests.pipeline.rows import to_csv, valid_row

@@ -1,18 +1,18 @@
 """IMS failing: a chunk retries with backoff and never marks rows invalid because of it;
 past its retries it fails alone, and an operator's retry finishes the upload."""
 
-import os
 
 import pytest
 import requests
 
 from oms.stores import mongo
 from oms.uploads import repository as repo
+from tests.conftest import IMS_SERVICE_KEY
 from tests.pipeline.helpers import invalid_rows, upload_bytes, wait_for_upload
 from tests.pipeline.rows import SKUS, to_csv, valid_row
 
 # IMS writes (fault injection included) need the service key: see ims/auth.py.
-IMS_KEY = {"X-Service-Key": os.environ["OMS_IMS_SERVICE_KEY"]}
+IMS_KEY = {"X-Service-Key": IMS_SERVICE_KEY}
 
 pytestmark = pytest.mark.integration
 

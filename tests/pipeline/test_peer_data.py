@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from oms.ingest.header import REQUIRED_COLUMNS
-from oms.uploads import repository as repo
+from tests.namespaces import Written, assert_nothing_written
 from tests.pipeline.helpers import invalid_rows, wait_for_upload
 
 pytestmark = pytest.mark.integration
@@ -138,14 +138,14 @@ def test_every_shape_fixture_has_an_expected_outcome():
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
-def test_each_peer_shape_has_its_exact_outcome(api, pipeline, name):
+def test_each_peer_shape_has_its_exact_outcome(api, pipeline, settings, name):
     expected = SHAPES[name]
     template = (SHAPES_DIR / name).read_bytes()
     # The quirks the fixture exists for: no BOM, no CR, (no) final newline as recorded.
     assert not template.startswith(b"\xef\xbb\xbf") and b"\r" not in template
     assert template.endswith(b"\n") == expected.final_newline
     data = render(template)
-    uploads_before = repo.uploads().count_documents({})
+    before = Written.now(settings)
 
     response = _upload(api, name, data)
 
@@ -157,7 +157,7 @@ def test_each_peer_shape_has_its_exact_outcome(api, pipeline, name):
         assert body["suggestions"] == expected.suggestions
         assert body["found"] == _header(data)
         assert all(column in body["message"] for column in expected.missing)
-        assert repo.uploads().count_documents({}) == uploads_before
+        assert_nothing_written(settings, before)
         return
     assert response.status_code == 202, body
     upload = wait_for_upload(api, body["upload_id"])

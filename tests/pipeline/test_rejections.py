@@ -1,22 +1,21 @@
-"""Files that cannot be ingested are refused with a precise reason; nothing is queued."""
+"""Files that cannot be ingested are refused with a precise reason; nothing is stored,
+queued or published."""
 
 import pytest
 
-from oms.pipeline import keys, split
+from oms.pipeline import split
 from oms.stores import s3
+from oms.uploads import keys
 from oms.uploads import repository as repo
+from tests.namespaces import Written, assert_nothing_written
 from tests.pipeline.helpers import upload_bytes, wait_for_upload
 from tests.pipeline.rows import COLUMNS, to_csv, valid_row
 
 pytestmark = pytest.mark.integration
 
 
-def _uploads_count() -> int:
-    return repo.uploads().count_documents({})
-
-
-def test_missing_columns_are_refused_at_upload_naming_them(api):
-    before = _uploads_count()
+def test_missing_columns_are_refused_at_upload_naming_them(api, settings):
+    before = Written.now(settings)
     columns = [c for c in COLUMNS if c not in ("customer_email", "total_amount")]
 
     response = api.post("/upload", data={"file": (_io(to_csv([valid_row(1)], columns)),
@@ -28,11 +27,12 @@ def test_missing_columns_are_refused_at_upload_naming_them(api):
     assert body["code"] == "missing_columns"
     assert body["missing"] == ["customer_email", "total_amount"]
     assert "customer_email" in body["message"] and "total_amount" in body["message"]
-    assert _uploads_count() == before
+    assert_nothing_written(settings, before)
 
 
-def _split_stored(name: str, data: bytes) -> tuple[str, split.SplitResult]:
-    """Put a file in S3 as the API would have, and run the split on it directly."""
+def _split_stored(settings, name: str, data: bytes) -> tuple[str, split.SplitResult, Written]:
+    """Put a file in S3 as the API would have, and run the split on it directly; also
+    what the namespace held just before the split."""
     import uuid
 
     upload_id = uuid.uuid4().hex
@@ -40,12 +40,13 @@ def _split_stored(name: str, data: bytes) -> tuple[str, split.SplitResult]:
     s3.put_bytes(key, data)
     repo.create_upload(upload_id, filename=name, key=key, size=len(data), sha256="x",
                        chunk_rows=10)
-    return upload_id, split.split_upload(upload_id)
+    before = Written.now(settings)
+    return upload_id, split.split_upload(upload_id), before
 
 
 def test_ingest_rejects_a_stored_file_with_missing_columns_and_processes_no_row(settings):
-    upload_id, result = _split_stored(
-        "legacy.csv", b"tenant_id,seller_id,hub_id,sku_id,quantity\n1,2,3,4,5\n")
+    upload_id, result, before = _split_stored(
+        settings, "legacy.csv", b"tenant_id,seller_id,hub_id,sku_id,quantity\n1,2,3,4,5\n")
 
     upload = repo.get_upload(upload_id)
     assert result.action == "skip"
@@ -53,35 +54,41 @@ def test_ingest_rejects_a_stored_file_with_missing_columns_and_processes_no_row(
     assert upload["error_code"] == "missing_columns"
     for column in ["order_id", "customer_name", "customer_email", "unit_price"]:
         assert column in upload["error"]
-    assert repo.chunks().count_documents({"upload_id": upload_id}) == 0
+    assert_nothing_written(settings, before)  # no chunk, order, part file, task, event
 
 
-def test_an_empty_file_is_refused_and_nothing_is_stored(api):
-    before = _uploads_count()
+def test_an_empty_file_is_refused_and_nothing_is_stored(api, settings):
+    before = Written.now(settings)
 
     response = api.post("/upload", data={"file": (_io(b""), "empty.csv")},
                         content_type="multipart/form-data")
 
     assert response.status_code == 400
     assert response.get_json()["code"] == "empty_file"
-    assert _uploads_count() == before
+    assert_nothing_written(settings, before)
 
 
-def test_a_binary_file_is_refused_as_not_csv(api):
+def test_a_binary_file_is_refused_as_not_csv(api, settings):
+    before = Written.now(settings)
+
     response = api.post("/upload", data={"file": (_io(b"PK\x03\x04\x00\x00binary"),
                                                   "orders.xlsx")},
                         content_type="multipart/form-data")
 
     assert response.status_code == 415
     assert response.get_json()["code"] == "not_csv"
+    assert_nothing_written(settings, before)
 
 
-def test_a_request_without_the_file_field_is_a_clear_400(api):
+def test_a_request_without_the_file_field_is_a_clear_400(api, settings):
+    before = Written.now(settings)
+
     response = api.post("/upload", data={"other": (_io(b"a,b\n"), "x.csv")},
                         content_type="multipart/form-data")
 
     assert response.status_code == 400
     assert response.get_json()["code"] == "no_file"
+    assert_nothing_written(settings, before)
 
 
 def test_a_header_only_file_completes_with_zero_orders(api, pipeline):
@@ -104,10 +111,10 @@ def _io(data: bytes):
 def test_an_empty_stored_object_is_rejected_by_the_split_with_zero_orders(settings):
     """The API refuses empty files, but a file that reaches the pipeline empty (another
     producer, a truncated copy) must end cleanly too."""
-    upload_id, result = _split_stored("empty.csv", b"")
+    upload_id, result, before = _split_stored(settings, "empty.csv", b"")
 
     upload = repo.get_upload(upload_id)
     assert result.action == "skip"
     assert upload["status"] == "rejected"
     assert upload["error_code"] == "empty_file"
-    assert repo.chunks().count_documents({"upload_id": upload_id}) == 0
+    assert_nothing_written(settings, before)

@@ -2,30 +2,31 @@
 become Unavailable (so the chunk retries) rather than invalid rows."""
 
 import dataclasses
-import os
 
 import pytest
 import requests
 
-from oms.config import get_settings
+from oms.config import configure
 from oms.errors import Unavailable
 from oms.stores import ims
+from tests.conftest import IMS_SERVICE_KEY
 from tests.pipeline.rows import HUBS, SKUS
 
 # IMS writes (fault injection included) need the service key: see ims/auth.py.
-IMS_KEY = {"X-Service-Key": os.environ["OMS_IMS_SERVICE_KEY"]}
+IMS_KEY = {"X-Service-Key": IMS_SERVICE_KEY}
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def client_settings(ims_service, monkeypatch):
-    """Settings for the client under test; the IMS fault is cleared afterwards."""
+def client_settings(ims_service, settings):
+    """Settings for the client under test (configured in this process); the IMS fault is
+    cleared afterwards."""
     def use(**changes):
-        monkeypatch.setattr(ims, "get_settings",
-                            lambda: dataclasses.replace(get_settings(), **changes))
+        configure(dataclasses.replace(settings, **changes))
         ims.cache.clear()
     yield use
+    configure(settings)
     ims.cache.clear()
     requests.delete(f"{ims_service}/v1/faults/validate", headers=IMS_KEY,
                     timeout=5).raise_for_status()

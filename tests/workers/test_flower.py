@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import RUN_ID
+from tests.conftest import RUN_ID, child_env, worker_name
 from tests.pipeline.helpers import upload_bytes, wait_for_upload
 from tests.pipeline.rows import to_csv, valid_row
 from tests.servers import ROOT, free_port
@@ -23,8 +23,9 @@ pytestmark = pytest.mark.integration
 class Flower:
     """A real `celery flower` process on this session's app and events URL."""
 
-    def __init__(self, events_url: str) -> None:
-        self.events_url = events_url
+    def __init__(self, settings) -> None:
+        self.settings = settings
+        self.events_url = settings.events_broker_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ROOT / ".stack" / "logs" / f"test-flower-{RUN_ID}.log"
@@ -35,7 +36,7 @@ class Flower:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.app", "-b", self.events_url,
              "flower", "--address=127.0.0.1", f"--port={self.port}", "--enable_events=False"],
-            cwd=ROOT, env={**os.environ, "FLOWER_UNAUTHENTICATED_API": "true"},
+            cwd=ROOT, env={**child_env(self.settings), "FLOWER_UNAUTHENTICATED_API": "true"},
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 30
@@ -94,7 +95,7 @@ def succeeded(task_id: str):
 
 @pytest.fixture(scope="module")
 def flower(pipeline, settings):
-    process = Flower(settings.events_broker_url)
+    process = Flower(settings)
     process.start()
     yield process
     process.stop()
@@ -128,7 +129,7 @@ def process(api, rows: int, prefix: str) -> tuple[str, int]:
     return upload["upload_id"], upload["chunks"]["total"]
 
 
-def test_flower_shows_each_chunk_task_of_an_upload_as_succeeded(api, flower):
+def test_flower_shows_each_chunk_task_of_an_upload_as_succeeded(api, flower, settings):
     upload_id, chunks = process(api, rows=7, prefix="FLW")
     assert chunks == 4
 
@@ -138,7 +139,7 @@ def test_flower_shows_each_chunk_task_of_an_upload_as_succeeded(api, flower):
     indexes = sorted(ast.literal_eval(t["args"])[1] for t in found["oms.process_chunk"])
     assert indexes == [0, 1, 2, 3]  # one task per chunk
     for task in found["oms.process_chunk"]:
-        assert task["worker"] == f"test-{RUN_ID}@{os.uname().nodename}"
+        assert task["worker"] == f"{worker_name(settings)}@{os.uname().nodename}"
         assert task["received"] and task["started"] and task["succeeded"]
         assert task["sent"]  # task-sent too: the chord's header is sent by a worker process
         assert task["runtime"] > 0
