@@ -39,8 +39,10 @@ test: stack  ## bring the stack up if needed, then run every test
 	$(PY) -m devstack.browser >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv
-	$(VENV)/bin/ruff check oms workers ims devstack tests benchmarks celeryconfig.py
+lint: venv  ## ruff (lint and format) on everything, mypy on oms/ and workers/
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 clean: stop
 	rm -rf .stack

@@ -34,19 +34,37 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"bench-{args.rows}.csv"
         began = time.monotonic()
-        subprocess.run([sys.executable, str(HERE / "generate_orders.py"), str(path),
-                        "--rows", str(args.rows), "--invalid-ratio", "0.02", "--crlf",
-                        "--prefix", f"BENCH{uuid.uuid4().hex[:6]}"], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "generate_orders.py"),
+                str(path),
+                "--rows",
+                str(args.rows),
+                "--invalid-ratio",
+                "0.02",
+                "--crlf",
+                "--prefix",
+                f"BENCH{uuid.uuid4().hex[:6]}",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         expected = json.loads(path.with_name(path.name + ".expected.json").read_text())
-        print(f"generated {args.rows} rows, {path.stat().st_size / 1e6:.1f} MB "
-              f"in {time.monotonic() - began:.1f}s")
+        print(
+            f"generated {args.rows} rows, {path.stat().st_size / 1e6:.1f} MB "
+            f"in {time.monotonic() - began:.1f}s"
+        )
         query = {"chunk_rows": args.chunk_rows} if args.chunk_rows else {}
         began = time.monotonic()
         with path.open("rb") as handle:
-            response = requests.post(f"{API}/upload", params=query, headers=headers,
-                                     files={"file": (path.name, handle, "text/csv")},
-                                     timeout=600)
+            response = requests.post(
+                f"{API}/upload",
+                params=query,
+                headers=headers,
+                files={"file": (path.name, handle, "text/csv")},
+                timeout=600,
+            )
         response.raise_for_status()
         uploaded = time.monotonic()
         status_url = API + response.json()["status_url"]
@@ -56,11 +74,14 @@ def main() -> int:
                 break
             time.sleep(0.2)
         done = time.monotonic()
-    chunks = requests.get(f"{API}/uploads/{upload['upload_id']}", headers=headers,
-                          timeout=10).json()["chunks"]
+    chunks = requests.get(
+        f"{API}/uploads/{upload['upload_id']}", headers=headers, timeout=10
+    ).json()["chunks"]
     total = done - began
-    print(f"status      {upload['status']}  (counts {upload['counts']}, "
-          f"expected valid {expected['valid']} invalid {expected['invalid']})")
+    print(
+        f"status      {upload['status']}  (counts {upload['counts']}, "
+        f"expected valid {expected['valid']} invalid {expected['invalid']})"
+    )
     print(f"chunks      {chunks['done']}/{chunks['total']}")
     print(f"upload      {uploaded - began:.1f}s (HTTP, streamed to S3)")
     print(f"processing  {done - uploaded:.1f}s")

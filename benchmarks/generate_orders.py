@@ -154,9 +154,7 @@ class OrderFactory:
         self.prefix = prefix
         self.skus = {s["sku"]: s for s in catalog["skus"]}
         self.hubs = [h["hub_id"] for h in catalog["hubs"]]
-        self.stocked = [
-            (s["sku"], s["hub_id"]) for s in catalog["stock"] if s["quantity"] > 0
-        ]
+        self.stocked = [(s["sku"], s["hub_id"]) for s in catalog["stock"] if s["quantity"] > 0]
         self.last_valid_id: str | None = None
 
     def valid_row(self, n: int) -> dict[str, str]:
@@ -225,22 +223,16 @@ class OrderFactory:
             row["unit_price"] = f"-{price:.2f}" if price else "-1.00"
             # A negative total would break a second rule; keep the (positive) total.
         elif rule == "unit_price_three_decimals":
-            row["unit_price"] = (
-                f"{price:.2f}5"  # total stays within 0.01 of qty × price
-            )
+            row["unit_price"] = f"{price:.2f}5"  # total stays within 0.01 of qty × price
             row["quantity"], row["total_amount"] = "1", f"{price:.2f}"
         elif rule == "total_amount_mismatch":
             row["total_amount"] = (
                 f"{quantity * price + Decimal('0.02') + self.rng.randint(0, 99):.2f}"
             )
         elif rule == "order_date_invalid":
-            row["order_date"] = self.rng.choice(
-                ["2024-13-45", "2025-02-30", "2025-00-10"]
-            )
+            row["order_date"] = self.rng.choice(["2024-13-45", "2025-02-30", "2025-00-10"])
         elif rule == "order_date_not_iso":
-            row["order_date"] = self.rng.choice(
-                ["31/01/2025", "01-31-2025", "Jan 31 2025"]
-            )
+            row["order_date"] = self.rng.choice(["31/01/2025", "01-31-2025", "Jan 31 2025"])
         elif rule == "shipping_address_empty":
             row["shipping_address"] = ""
         else:
@@ -337,9 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invalid-ratio", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--crlf", action="store_true", help="end records with CRLF")
-    parser.add_argument(
-        "--prefix", default=None, help="order_id prefix (default GEN<seed>)"
-    )
+    parser.add_argument("--prefix", default=None, help="order_id prefix (default GEN<seed>)")
     parser.add_argument("--catalog", type=Path, default=CATALOG_PATH)
     args = parser.parse_args(argv)
     if args.rows < 0 or not 0 <= args.invalid_ratio <= 1:

@@ -37,9 +37,12 @@ HUBS = ("HUB-BLR-01", "HUB-MUM-01", "HUB-DEL-01", "HUB-HYD-01", "HUB-CHN-01")
 
 def _ms(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    return {"p50": round(statistics.median(ordered) * 1000, 2),
-            "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
-            "max": round(ordered[-1] * 1000, 2), "n": len(ordered)}
+    return {
+        "p50": round(statistics.median(ordered) * 1000, 2),
+        "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+        "max": round(ordered[-1] * 1000, 2),
+        "n": len(ordered),
+    }
 
 
 def _timed(session: requests.Session, url: str, **params) -> tuple[float, dict]:
@@ -62,17 +65,32 @@ def fill(target: int, session: requests.Session) -> None:
         rows = min(250_000, int((target - have) / 0.97) + 1000)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"fill-{rows}.csv"
-            subprocess.run([sys.executable, str(HERE / "generate_orders.py"), str(path),
-                            "--rows", str(rows), "--invalid-ratio", "0.02",
-                            "--prefix", f"FILL{uuid.uuid4().hex[:6]}"], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(HERE / "generate_orders.py"),
+                    str(path),
+                    "--rows",
+                    str(rows),
+                    "--invalid-ratio",
+                    "0.02",
+                    "--prefix",
+                    f"FILL{uuid.uuid4().hex[:6]}",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             with path.open("rb") as handle:
-                accepted = session.post(f"{API}/upload", timeout=600,
-                                        files={"file": (path.name, handle, "text/csv")})
+                accepted = session.post(
+                    f"{API}/upload", timeout=600, files={"file": (path.name, handle, "text/csv")}
+                )
             accepted.raise_for_status()
             url = API + accepted.json()["status_url"]
             while session.get(url, timeout=30).json()["status"] not in {
-                    "completed", "failed", "rejected"}:
+                "completed",
+                "failed",
+                "rejected",
+            }:
                 time.sleep(1)
         print(f"stored orders: {stored_orders():,}", file=sys.stderr)
 
@@ -84,9 +102,15 @@ def sample_order_ids(session: requests.Session, count: int) -> list[str]:
     for upload in uploads["items"]:
         cursor = None
         for _ in range(3):
-            page = session.get(f"{API}/orders", timeout=30, params={
-                "upload_id": upload["upload_id"], "page_size": 200,
-                **({"cursor": cursor} if cursor else {})}).json()
+            page = session.get(
+                f"{API}/orders",
+                timeout=30,
+                params={
+                    "upload_id": upload["upload_id"],
+                    "page_size": 200,
+                    **({"cursor": cursor} if cursor else {}),
+                },
+            ).json()
             ids.extend(order["order_id"] for order in page["items"])
             cursor = page["next"]
             if not cursor:
@@ -101,19 +125,22 @@ def measure(session: requests.Session, samples: int) -> dict:
     results["get_order"] = _ms([_timed(session, f"{API}/orders/{i}")[0] for i in ids])
     newest = session.get(f"{API}/uploads", params={"page_size": 1}, timeout=30).json()
     upload_id = newest["items"][0]["upload_id"]
-    for name, params in (("first_page_hub", {"hub_id": HUBS[1]}),
-                         ("first_page_upload_status", {"upload_id": upload_id,
-                                                       "status": "on_hold"})):
-        results[name] = _ms([_timed(session, f"{API}/orders", page_size=20, **params)[0]
-                             for _ in range(30)])
+    for name, params in (
+        ("first_page_hub", {"hub_id": HUBS[1]}),
+        ("first_page_upload_status", {"upload_id": upload_id, "status": "on_hold"}),
+    ):
+        results[name] = _ms(
+            [_timed(session, f"{API}/orders", page_size=20, **params)[0] for _ in range(30)]
+        )
         deep: list[float] = []
         for _ in range(5):
             took, page = _timed(session, f"{API}/orders", page_size=20, **params)
             for _ in range(10):
                 if not page["next"]:
                     break
-                took, page = _timed(session, f"{API}/orders", page_size=20,
-                                    cursor=page["next"], **params)
+                took, page = _timed(
+                    session, f"{API}/orders", page_size=20, cursor=page["next"], **params
+                )
                 deep.append(took)
         results[f"{name}_next_10"] = _ms(deep)
     results["update_one_by_order_id"] = _update_one(ids[:samples])

@@ -18,8 +18,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Headless, as root, on a machine without network: no sandbox (it needs a user namespace),
 # no GPU, and none of the background calls Chromium makes to Google's servers.
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 

@@ -17,8 +17,9 @@ BY_NAME = {service.name: service for service in INFRA + APP}
 def _select(names: tuple[str, ...], everything: bool) -> list[Service]:
     unknown = [name for name in names if name not in BY_NAME]
     if unknown:
-        raise click.BadParameter(f"unknown service(s) {', '.join(unknown)}; "
-                                 f"known: {', '.join(BY_NAME)}")
+        raise click.BadParameter(
+            f"unknown service(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}"
+        )
     if names:
         return [BY_NAME[name] for name in names]
     return INFRA + APP if everything else list(INFRA)
@@ -92,8 +93,11 @@ def status(names: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                default="sample_orders.csv")
+@click.argument(
+    "csv_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default="sample_orders.csv",
+)
 def run(csv_file: Path) -> None:
     """The main job: bring everything up, process CSV_FILE, print the outcome and URLs."""
     _up(INFRA + APP)

@@ -16,8 +16,12 @@ TERMINAL = {"completed", "failed", "rejected"}
 def run_file(path: Path, key: str, timeout: float = 600) -> dict:
     headers = {"X-API-Key": key}
     with path.open("rb") as handle:
-        response = requests.post(f"{API}/upload", files={"file": (path.name, handle, "text/csv")},
-                                 headers=headers, timeout=300)
+        response = requests.post(
+            f"{API}/upload",
+            files={"file": (path.name, handle, "text/csv")},
+            headers=headers,
+            timeout=300,
+        )
     if response.status_code != 202:
         raise click.ClickException(f"upload refused ({response.status_code}): {response.text}")
     accepted = response.json()
@@ -25,11 +29,12 @@ def run_file(path: Path, key: str, timeout: float = 600) -> dict:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        upload = requests.get(f"{API}{accepted['status_url']}", headers=headers,
-                              timeout=10).json()
-        line = (f"  {upload['status']:<11} chunks {upload['chunks']['done']}/"
-                f"{upload['chunks']['total']}  valid {upload['counts']['valid']}  "
-                f"invalid {upload['counts']['invalid']}")
+        upload = requests.get(f"{API}{accepted['status_url']}", headers=headers, timeout=10).json()
+        line = (
+            f"  {upload['status']:<11} chunks {upload['chunks']['done']}/"
+            f"{upload['chunks']['total']}  valid {upload['counts']['valid']}  "
+            f"invalid {upload['counts']['invalid']}"
+        )
         if line != last:
             click.echo(line)
             last = line
@@ -42,8 +47,10 @@ def run_file(path: Path, key: str, timeout: float = 600) -> dict:
 def report(upload: dict, key: str) -> None:
     counts = upload["counts"]
     click.echo("")
-    click.echo(f"status        {upload['status']}" + (f" ({upload['error']})"
-                                                      if upload.get("error") else ""))
+    click.echo(
+        f"status        {upload['status']}"
+        + (f" ({upload['error']})" if upload.get("error") else "")
+    )
     click.echo(f"rows          {counts['rows']}")
     click.echo(f"valid orders  {counts['valid']}")
     click.echo(f"invalid rows  {counts['invalid']} (duplicates among them: {counts['duplicate']})")

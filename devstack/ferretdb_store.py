@@ -54,8 +54,9 @@ END $$
 """
 
 
-def prepare(database: str, lookups: Mapping[str, tuple[str, ...]],
-            versioned: tuple[str, ...]) -> dict[str, int]:
+def prepare(
+    database: str, lookups: Mapping[str, tuple[str, ...]], versioned: tuple[str, ...]
+) -> dict[str, int]:
     """For MongoDB database ``database``: a GIN index per (collection, field) of
     ``lookups`` and the version trigger on each collection of ``versioned``.
 
@@ -80,23 +81,31 @@ def prepare(database: str, lookups: Mapping[str, tuple[str, ...]],
                     name = _index_name(table, field)
                     if name in existing:
                         continue
-                    conn.execute(sql.SQL(
-                        "CREATE INDEX IF NOT EXISTS {} ON {} "
-                        "USING gin ((_jsonb -> {}) jsonb_path_ops)"
-                    ).format(sql.Identifier(name), sql.Identifier(database, table),
-                             sql.Literal(field)))
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE INDEX IF NOT EXISTS {} ON {} "
+                            "USING gin ((_jsonb -> {}) jsonb_path_ops)"
+                        ).format(
+                            sql.Identifier(name),
+                            sql.Identifier(database, table),
+                            sql.Literal(field),
+                        )
+                    )
                     created["indexes"] += 1
                 if collection in versioned and not _has_trigger(conn, database, table):
-                    conn.execute(sql.SQL(
-                        "CREATE TRIGGER oms_version_check BEFORE UPDATE ON {} FOR EACH ROW "
-                        "WHEN (OLD._jsonb ? '_v') EXECUTE FUNCTION public.oms_version_check()"
-                    ).format(sql.Identifier(database, table)))
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE TRIGGER oms_version_check BEFORE UPDATE ON {} FOR EACH ROW "
+                            "WHEN (OLD._jsonb ? '_v') EXECUTE FUNCTION public.oms_version_check()"
+                        ).format(sql.Identifier(database, table))
+                    )
                     created["triggers"] += 1
         if created["indexes"]:
             for collection in sorted(wanted & tables.keys()):
                 # Statistics on the new index expressions, so the planner sees selectivity.
-                conn.execute(sql.SQL("ANALYZE {}").format(
-                    sql.Identifier(database, tables[collection])))
+                conn.execute(
+                    sql.SQL("ANALYZE {}").format(sql.Identifier(database, tables[collection]))
+                )
     if created["indexes"] or created["triggers"]:
         log.info("ferretdb store prepared for %s: %s", database, created)
     return created
@@ -106,28 +115,37 @@ def _tables(conn, database: str) -> dict[str, str]:
     """collection name -> PostgreSQL table, from FerretDB's metadata table."""
     exists = conn.execute(
         "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-        (database, METADATA_TABLE)).fetchone()
+        (database, METADATA_TABLE),
+    ).fetchone()
     if not exists:
         return {}
     from psycopg import sql
 
-    rows = conn.execute(sql.SQL("SELECT _jsonb->>'_id', _jsonb->>'table' FROM {}").format(
-        sql.Identifier(database, METADATA_TABLE))).fetchall()
+    rows = conn.execute(
+        sql.SQL("SELECT _jsonb->>'_id', _jsonb->>'table' FROM {}").format(
+            sql.Identifier(database, METADATA_TABLE)
+        )
+    ).fetchall()
     return dict(rows)
 
 
 def _existing_indexes(conn, database: str) -> set[str]:
-    rows = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s",
-                        (database,)).fetchall()
+    rows = conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (database,)
+    ).fetchall()
     return {row[0] for row in rows}
 
 
 def _has_trigger(conn, database: str, table: str) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND t.tgname = 'oms_version_check'",
-        (database, table)).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s AND t.tgname = 'oms_version_check'",
+            (database, table),
+        ).fetchone()
+        is not None
+    )
 
 
 def _index_name(table: str, field: str) -> str:

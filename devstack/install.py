@@ -74,8 +74,9 @@ def postgres_bindir() -> Path:
     if not (bindir / "postgres").exists():
         apt_install(f"postgresql-{POSTGRES_MAJOR}")
     if not (bindir / "postgres").exists() or not (bindir / "initdb").exists():
-        raise RuntimeError(f"apt-get installed postgresql-{POSTGRES_MAJOR} but {bindir} "
-                           "has no postgres/initdb")
+        raise RuntimeError(
+            f"apt-get installed postgresql-{POSTGRES_MAJOR} but {bindir} has no postgres/initdb"
+        )
     return bindir
 
 
@@ -91,7 +92,11 @@ def kafka_libs() -> Path:
     shutil.rmtree(libs, ignore_errors=True)
     _run(
         [
-            "mvn", "-B", "--no-transfer-progress", "-f", str(HERE / "kafka" / "pom.xml"),
+            "mvn",
+            "-B",
+            "--no-transfer-progress",
+            "-f",
+            str(HERE / "kafka" / "pom.xml"),
             "dependency:copy-dependencies",
             f"-Dkafka.version={KAFKA_VERSION}",
             f"-DoutputDirectory={libs}",
@@ -114,8 +119,7 @@ def _ferretdb_source_digest() -> str:
 def ferretdb_binary() -> Path:
     """FerretDB with its PostgreSQL backend, built from the Go module proxy as an embedding
     main package (see main.go); the SQLite backend is left out of the build."""
-    binary = (cache_dir() / f"ferretdb-{FERRETDB_VERSION}-{_ferretdb_source_digest()}"
-              / "ferretdb")
+    binary = cache_dir() / f"ferretdb-{FERRETDB_VERSION}-{_ferretdb_source_digest()}" / "ferretdb"
     if binary.exists():
         return binary
     if not shutil.which("go"):
@@ -124,9 +128,18 @@ def ferretdb_binary() -> Path:
     binary.parent.mkdir(parents=True, exist_ok=True)
     tmp = binary.with_suffix(".tmp")
     _run(
-        ["go", "build", "-mod=readonly", "-buildvcs=false", "-tags", "ferretdb_no_sqlite",
-         "-trimpath",
-         "-o", str(tmp), "."],
+        [
+            "go",
+            "build",
+            "-mod=readonly",
+            "-buildvcs=false",
+            "-tags",
+            "ferretdb_no_sqlite",
+            "-trimpath",
+            "-o",
+            str(tmp),
+            ".",
+        ],
         cwd=HERE / "ferretdb",
     )
     tmp.rename(binary)

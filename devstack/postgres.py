@@ -73,8 +73,10 @@ def password() -> str:
 
 def conninfo(database: str = FERRETDB_DATABASE) -> str:
     """libpq keyword string (the password included): for psycopg."""
-    return (f"host={HOST} port={PORT} user={USER} dbname={database} "
-            f"password={password()} connect_timeout=3")
+    return (
+        f"host={HOST} port={PORT} user={USER} dbname={database} "
+        f"password={password()} connect_timeout=3"
+    )
 
 
 def url(database: str) -> str:
@@ -87,8 +89,9 @@ def _as_server_user(argv: list[str]) -> list[str]:
         return argv
     setpriv = shutil.which("setpriv")
     if not setpriv:
-        raise RuntimeError("running as root needs setpriv (util-linux) to start PostgreSQL "
-                           f"as the {RUN_AS!r} user")
+        raise RuntimeError(
+            f"running as root needs setpriv (util-linux) to start PostgreSQL as the {RUN_AS!r} user"
+        )
     return [setpriv, f"--reuid={RUN_AS}", f"--regid={RUN_AS}", "--init-groups", "--"] + argv
 
 
@@ -110,10 +113,22 @@ def _initdb(bindir: Path) -> None:
     install.say(f"creating the PostgreSQL cluster in {data} (first start) ...")
     try:
         done = subprocess.run(
-            _as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", USER,
-                             f"--pwfile={pwfile}", "--auth-host=scram-sha-256",
-                             "--auth-local=peer", "--encoding=UTF8", "--locale=C"]),
-            capture_output=True, text=True,
+            _as_server_user(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    USER,
+                    f"--pwfile={pwfile}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=peer",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ]
+            ),
+            capture_output=True,
+            text=True,
         )
     finally:
         pwfile.unlink(missing_ok=True)

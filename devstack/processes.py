@@ -55,8 +55,12 @@ def start(service: Service) -> bool:
         launch = service.prepare()
         log = log_file(service.name).open("ab")
         process = subprocess.Popen(
-            launch.argv, cwd=launch.cwd, env={**os.environ, **launch.env},
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            launch.argv,
+            cwd=launch.cwd,
+            env={**os.environ, **launch.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # survives the shell; stopped as a process group
         )
         pid_file(service.name).write_text(str(process.pid))
@@ -72,8 +76,7 @@ def wait_ready(service: Service) -> None:
     while time.monotonic() < deadline:
         reason = healthy(service)
         if reason is None:
-            say(f"{service.name}: ready on port {service.port} "
-                f"({time.monotonic() - started:.1f}s)")
+            say(f"{service.name}: ready on port {service.port} ({time.monotonic() - started:.1f}s)")
             return
         if running_pid(service.name) is None:
             break

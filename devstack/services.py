@@ -57,6 +57,7 @@ def port_open(port: int) -> bool:
 
 # --- moto (S3, SQS, SNS) -------------------------------------------------------------
 
+
 def _moto() -> Launch:
     return Launch([str(install.moto_server()), "-H", HOST, "-p", "4566"])
 
@@ -79,11 +80,26 @@ def _check_moto() -> None:
 
 # --- Redis ---------------------------------------------------------------------------
 
+
 def _redis() -> Launch:
     return Launch(
-        [str(install.redis_server()), "--bind", HOST, "--port", "6379",
-         "--dir", str(data_dir("redis")), "--save", "", "--appendonly", "no",
-         "--daemonize", "no", "--protected-mode", "yes"]
+        [
+            str(install.redis_server()),
+            "--bind",
+            HOST,
+            "--port",
+            "6379",
+            "--dir",
+            str(data_dir("redis")),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
+        ]
     )
 
 
@@ -97,17 +113,24 @@ def _check_redis() -> None:
 
 # --- PostgreSQL (under FerretDB; IMS stock) ------------------------------------------------
 
+
 def _postgres() -> Launch:
     return Launch(postgres.launch_argv())
 
 
 # --- FerretDB (MongoDB wire protocol, on PostgreSQL) ----------------------------------------
 
+
 def _ferretdb() -> Launch:
     postgres.ensure_database(postgres.FERRETDB_DATABASE)
     return Launch(
-        [str(install.ferretdb_binary()), "--listen-addr", f"{HOST}:27018",
-         "--postgresql-url", postgres.url(postgres.FERRETDB_DATABASE)],
+        [
+            str(install.ferretdb_binary()),
+            "--listen-addr",
+            f"{HOST}:27018",
+            "--postgresql-url",
+            postgres.url(postgres.FERRETDB_DATABASE),
+        ],
         env={"PGPASSWORD": postgres.password()},
     )
 
@@ -165,27 +188,42 @@ def _kafka() -> Launch:
     logs = home / "logs"
     props.write_text(KAFKA_PROPERTIES.format(host=HOST, logs=logs))
     log4j.write_text(LOG4J_PROPERTIES)
-    java = ["java", "-Xms256m", "-Xmx512m", f"-Dlog4j.configuration=file:{log4j}",
-            "-cp", f"{libs}/*"]
+    java = [
+        "java",
+        "-Xms256m",
+        "-Xmx512m",
+        f"-Dlog4j.configuration=file:{log4j}",
+        "-cp",
+        f"{libs}/*",
+    ]
     if not (logs / "meta.properties").exists():
         install.say("formatting Kafka KRaft storage (first start) ...")
         # "--cluster-id=" keeps an id starting with "-" from reading as an option.
         formatted = subprocess.run(
-            java + ["kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}",
-                    "-c", str(props)],
-            capture_output=True, text=True,
+            java
+            + [
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={_cluster_id()}",
+                "-c",
+                str(props),
+            ],
+            capture_output=True,
+            text=True,
         )
         if formatted.returncode != 0:
-            raise RuntimeError(f"Kafka storage format failed: {formatted.stdout}"
-                               f"{formatted.stderr}"[-2000:])
+            raise RuntimeError(
+                f"Kafka storage format failed: {formatted.stdout}{formatted.stderr}"[-2000:]
+            )
     return Launch(java + ["-XX:+UseSerialGC", "kafka.Kafka", str(props)])
 
 
 def _check_kafka() -> None:
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": f"{HOST}:9092", "socket.timeout.ms": 2000,
-                         "log_level": 0})
+    admin = AdminClient(
+        {"bootstrap.servers": f"{HOST}:9092", "socket.timeout.ms": 2000, "log_level": 0}
+    )
     metadata = admin.list_topics(timeout=3)
     if not metadata.brokers:
         raise RuntimeError("no broker in cluster metadata")
@@ -195,14 +233,21 @@ INFRA = [
     Service("moto", 4566, _moto, _check_moto, start_timeout=30),
     Service("redis", 6379, _redis, _check_redis, start_timeout=15),
     # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
-    Service("postgres", postgres.PORT, _postgres, postgres.check, start_timeout=60,
-            stop_signal=signal.SIGINT),
+    Service(
+        "postgres",
+        postgres.PORT,
+        _postgres,
+        postgres.check,
+        start_timeout=60,
+        stop_signal=signal.SIGINT,
+    ),
     Service("ferretdb", 27018, _ferretdb, _check_ferretdb, start_timeout=30),
     Service("kafka", 9092, _kafka, _check_kafka, start_timeout=90),
 ]
 
 
 # --- OMS's own processes: IMS, API, worker (+ beat), Flower ------------------------------
+
 
 def _venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
@@ -213,17 +258,30 @@ def _http_ok(url: str) -> Callable[[], None]:
         import requests
 
         requests.get(url, timeout=2).raise_for_status()
+
     return check
 
 
 def _ims() -> Launch:
     """IMS keeps its stock in the cluster's own database; writes need the service key."""
     postgres.ensure_database(postgres.IMS_DATABASE)
-    return Launch([_venv_bin("gunicorn"), "--bind", f"{HOST}:8081", "--workers", "2",
-                   "--access-logfile", "-", "ims.wsgi:app"],
-                  env={"IMS_POSTGRES_URL": postgres.url(postgres.IMS_DATABASE),
-                       "PGPASSWORD": postgres.password(),
-                       "IMS_SERVICE_KEYS": ims_service_key()})
+    return Launch(
+        [
+            _venv_bin("gunicorn"),
+            "--bind",
+            f"{HOST}:8081",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
+            "ims.wsgi:app",
+        ],
+        env={
+            "IMS_POSTGRES_URL": postgres.url(postgres.IMS_DATABASE),
+            "PGPASSWORD": postgres.password(),
+            "IMS_SERVICE_KEYS": ims_service_key(),
+        },
+    )
 
 
 def api_key() -> str:
@@ -251,19 +309,48 @@ def ims_service_key() -> str:
 
 
 def _api() -> Launch:
-    return Launch([_venv_bin("gunicorn"), "--bind", f"{HOST}:8080", "--workers", "2",
-                   "--threads", "4", "--timeout", "600", "--access-logfile", "-",
-                   "oms.api.wsgi:app"],
-                  env={"OMS_API_KEYS": api_key(), "OMS_IMS_SERVICE_KEY": ims_service_key()})
+    return Launch(
+        [
+            _venv_bin("gunicorn"),
+            "--bind",
+            f"{HOST}:8080",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "600",
+            "--access-logfile",
+            "-",
+            "oms.api.wsgi:app",
+        ],
+        env={"OMS_API_KEYS": api_key(), "OMS_IMS_SERVICE_KEY": ims_service_key()},
+    )
 
 
 def _worker() -> Launch:
     """Task events go to Flower by configuration (worker_send_task_events, over Redis)."""
     schedule = data_dir("celery") / "beat-schedule"
-    return Launch([sys.executable, "-m", "celery", "-A", "workers.app", "worker",
-                   "--loglevel", "INFO", "--concurrency", "2", "--beat",
-                   "--schedule", str(schedule), "--hostname", "oms-worker@%h"],
-                  env={"OMS_IMS_SERVICE_KEY": ims_service_key()})
+    return Launch(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--beat",
+            "--schedule",
+            str(schedule),
+            "--hostname",
+            "oms-worker@%h",
+        ],
+        env={"OMS_IMS_SERVICE_KEY": ims_service_key()},
+    )
 
 
 def _check_worker() -> None:
@@ -279,16 +366,27 @@ def _flower() -> Launch:
     send events on their own, so Flower need not ask them to (no remote control on SQS)."""
     from oms.config import get_settings
 
-    return Launch([sys.executable, "-m", "celery", "-A", "workers.app",
-                   "-b", get_settings().events_broker_url, "flower",
-                   f"--address={HOST}", "--port=5555", "--enable_events=False"],
-                  env={"FLOWER_UNAUTHENTICATED_API": "true"})  # its HTTP API, on loopback
+    return Launch(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app",
+            "-b",
+            get_settings().events_broker_url,
+            "flower",
+            f"--address={HOST}",
+            "--port=5555",
+            "--enable_events=False",
+        ],
+        env={"FLOWER_UNAUTHENTICATED_API": "true"},
+    )  # its HTTP API, on loopback
 
 
 APP = [
     Service("ims", 8081, _ims, _http_ok(f"http://{HOST}:8081/healthz"), start_timeout=30),
     Service("api", 8080, _api, _http_ok(f"http://{HOST}:8080/healthz"), start_timeout=30),
     Service("worker", 0, _worker, _check_worker, start_timeout=90, own_process_only=True),
-    Service("flower", 5555, _flower, _http_ok(f"http://{HOST}:5555/healthcheck"),
-            start_timeout=30),
+    Service("flower", 5555, _flower, _http_ok(f"http://{HOST}:5555/healthcheck"), start_timeout=30),
 ]

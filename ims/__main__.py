@@ -18,9 +18,7 @@ from ims.db import Database
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m ims", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m ims", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the service under gunicorn (default)")
     serve.add_argument("--bind", default="127.0.0.1:8081")

@@ -48,12 +48,16 @@ def requires_service_key(view: F) -> F:
     @functools.wraps(view)
     def guarded(*args, **kwargs):
         try:
-            check_service_key(request.headers.get(HEADER),
-                              current_app.config["IMS_SERVICE_KEYS"])
+            check_service_key(request.headers.get(HEADER), current_app.config["IMS_SERVICE_KEYS"])
         except ImsError as refused:
             # Who was refused, for the operator; never the key that was presented.
-            log.warning("write refused (%s): %s %s from %s", refused.code, request.method,
-                        request.path, request.remote_addr)
+            log.warning(
+                "write refused (%s): %s %s from %s",
+                refused.code,
+                request.method,
+                request.path,
+                request.remote_addr,
+            )
             raise
         return view(*args, **kwargs)
 

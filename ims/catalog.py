@@ -57,13 +57,9 @@ def check_catalog(catalog: Catalog) -> None:
         try:
             price = Decimal(sku["unit_price"])
         except (InvalidOperation, TypeError) as exc:
-            raise CatalogError(
-                f"{sku['sku']}: unit_price is not a decimal string"
-            ) from exc
+            raise CatalogError(f"{sku['sku']}: unit_price is not a decimal string") from exc
         if price < 0 or price.as_tuple().exponent < -2:
-            raise CatalogError(
-                f"{sku['sku']}: unit_price must be >= 0 with at most 2 decimals"
-            )
+            raise CatalogError(f"{sku['sku']}: unit_price must be >= 0 with at most 2 decimals")
     pairs = set()
     for line in catalog["stock"]:
         pair = (line["sku"], line["hub_id"])

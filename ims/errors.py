@@ -74,9 +74,7 @@ def error_response(status: int, code: str, message: str, **details: Any):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ImsError)
     def ims_error(exc: ImsError):
-        response, status = error_response(
-            exc.status, exc.code, exc.message, **exc.details
-        )
+        response, status = error_response(exc.status, exc.code, exc.message, **exc.details)
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response, status
@@ -84,9 +82,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = re.sub(r"[^a-z0-9]+", "_", (exc.name or "error").lower()).strip("_")
-        response, status = error_response(
-            exc.code or 500, code, exc.description or code
-        )
+        response, status = error_response(exc.code or 500, code, exc.description or code)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response, status
@@ -97,9 +93,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(psycopg.OperationalError)
     def store_error(exc: psycopg.OperationalError):
         log.warning("PostgreSQL unavailable: %s", exc)
-        response, status = error_response(
-            503, "store_unavailable", "inventory store unavailable"
-        )
+        response, status = error_response(503, "store_unavailable", "inventory store unavailable")
         response.headers["Retry-After"] = "1"
         return response, status
 

@@ -71,8 +71,9 @@ def set_fault(operation: str):
                    sku = EXCLUDED.sku, delay_s = EXCLUDED.delay_s""",
             (operation, status, count, sku or None, delay),
         )
-    return jsonify({"operation": operation, "status": status, "count": count, "sku": sku,
-                    "delay_s": delay})
+    return jsonify(
+        {"operation": operation, "status": status, "count": count, "sku": sku, "delay_s": delay}
+    )
 
 
 @bp.delete("/v1/faults/<operation>")

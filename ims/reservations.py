@@ -154,8 +154,7 @@ def _decide(conn: psycopg.Connection, requests: list[Request]) -> dict[str, Outc
             body = _body(request, RESERVED, True, row["recorded_available"])
             outcomes[request.order_id] = Outcome(CREATED, body)
         elif not (row["sku_exists"] and row["hub_exists"]):
-            error = unknown_item(row["sku_exists"], row["hub_exists"], request.sku,
-                                 request.hub_id)
+            error = unknown_item(row["sku_exists"], row["hub_exists"], request.sku, request.hub_id)
             outcomes[request.order_id] = Outcome(error.status, error=error)
         else:
             rejected.append(request)
@@ -256,7 +255,5 @@ def release(conn: psycopg.Connection, order_id: str) -> dict[str, Any]:
     released = conn.execute(RELEASE, (order_id,)).rowcount == 1
     if released:
         return {"order_id": order_id, "released": True, "state": RELEASED}
-    row = conn.execute(
-        "SELECT state FROM reservations WHERE order_id = %s", (order_id,)
-    ).fetchone()
+    row = conn.execute("SELECT state FROM reservations WHERE order_id = %s", (order_id,)).fetchone()
     return {"order_id": order_id, "released": False, "state": row[0] if row else "not_found"}

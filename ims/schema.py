@@ -107,8 +107,7 @@ def seed(conn: psycopg.Connection, catalog: Catalog, reset: bool = False) -> dic
                SET name = EXCLUDED.name, unit_price = EXCLUDED.unit_price
                WHERE (skus.name, skus.unit_price)
                      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.unit_price)""",
-            ([s["sku"] for s in skus], [s["name"] for s in skus],
-             [s["unit_price"] for s in skus]),
+            ([s["sku"] for s in skus], [s["name"] for s in skus], [s["unit_price"] for s in skus]),
         )
         inserted = conn.execute(
             """INSERT INTO stock (sku, hub_id, on_hand)

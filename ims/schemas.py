@@ -39,12 +39,8 @@ class ReservationSchema(Schema):
         unknown = EXCLUDE
 
     order_id = fields.String(required=True, validate=ORDER_ID)
-    sku = fields.String(
-        required=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH)
-    )
-    hub_id = fields.String(
-        required=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH)
-    )
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH))
+    hub_id = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH))
     quantity = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=MAX_QUANTITY)
     )
@@ -55,9 +51,7 @@ class AdjustSchema(Schema):
         unknown = EXCLUDE
 
     sku = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH))
-    hub_id = fields.String(
-        required=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH)
-    )
+    hub_id = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH))
     delta = fields.Integer(
         required=True,
         strict=True,
@@ -107,7 +101,7 @@ def load_batch_items(body: Any, max_batch: int) -> list[Any]:
     by ``load_reservation_body`` on its own (a bad item fails alone)."""
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list):
-        raise BadRequest("request body must be a JSON object with an \"items\" list")
+        raise BadRequest('request body must be a JSON object with an "items" list')
     if len(items) > max_batch:
         raise TooLarge(f"at most {max_batch} items per call", max_items=max_batch)
     return items

@@ -54,9 +54,7 @@ def list_skus(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return [{"sku": sku, "name": name, "unit_price": str(price)} for sku, name, price in rows]
 
 
-def validate_pairs(
-    conn: psycopg.Connection, pairs: list[tuple[str, str]]
-) -> list[dict[str, Any]]:
+def validate_pairs(conn: psycopg.Connection, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Existence of each (sku, hub_id), in request order, duplicates answered in place.
 
     One query for the whole call, whatever its size: OMS asks once per chunk of orders.
@@ -82,9 +80,7 @@ def validate_pairs(
     ]
 
 
-def catalog_check(
-    conn: psycopg.Connection, sku: str, hub_id: str
-) -> tuple[bool, bool]:
+def catalog_check(conn: psycopg.Connection, sku: str, hub_id: str) -> tuple[bool, bool]:
     """(sku exists, hub exists)."""
     return conn.execute(
         """SELECT EXISTS (SELECT 1 FROM skus WHERE sku = %s),

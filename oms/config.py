@@ -101,6 +101,7 @@ def _url(*schemes: str):
                 f"{var}={value!r} is not a URL of scheme {' or '.join(schemes)} with a host"
             )
         return value.rstrip("/")
+
     return parse
 
 
@@ -113,6 +114,7 @@ def _int(minimum: int):
         if value < minimum:
             raise ConfigError(f"{var}={value} must be at least {minimum}")
         return value
+
     return parse
 
 
@@ -125,6 +127,7 @@ def _float(minimum: float):
         if value < minimum:
             raise ConfigError(f"{var}={value} must be at least {minimum}")
         return value
+
     return parse
 
 
@@ -152,8 +155,10 @@ def _prefix(var: str, raw: str) -> str:
 
 def _optional(parse):
     """``parse``, or empty when the variable is empty (the setting then falls back)."""
+
     def parse_optional(var: str, raw: str):
         return parse(var, raw) if raw.strip() else ""
+
     return parse_optional
 
 

@@ -8,13 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 from oms.stores import ims, kafka, mongo, s3, sqs
 
 CHECKS: dict[str, Callable[[], None]] = {
-    "s3": s3.ping, "sqs": sqs.ping, "mongodb": mongo.ping, "kafka": kafka.ping,
+    "s3": s3.ping,
+    "sqs": sqs.ping,
+    "mongodb": mongo.ping,
+    "kafka": kafka.ping,
     "ims": ims.ping,
 }
 
 
 def check_all() -> dict[str, str]:
     """name -> "ok" or the reason it failed; all checks run at once, each ~3 s at most."""
+
     def run(check: Callable[[], None]) -> str:
         try:
             check()

@@ -23,12 +23,15 @@ def current_stats() -> dict:
         counts = upload.get("order_counts") or {}
         total += counts.get("total", 0)
         by_status.update(counts.get("by_status", {}))
-        by_hub.update({hub.replace("\uff0e", ".").replace("\uff04", "$"): n
-                       for hub, n in counts.get("by_hub", {}).items()})
+        by_hub.update(
+            {
+                hub.replace("\uff0e", ".").replace("\uff04", "$"): n
+                for hub, n in counts.get("by_hub", {}).items()
+            }
+        )
         rows.update(upload.get("counts") or {})
     return {
         "orders": {"total": total, "by_status": dict(by_status), "by_hub": dict(by_hub)},
-        "uploads": {"total": sum(uploads_by_status.values()),
-                    "by_status": dict(uploads_by_status)},
+        "uploads": {"total": sum(uploads_by_status.values()), "by_status": dict(uploads_by_status)},
         "rows": {name: rows.get(name, 0) for name in repo.EMPTY_COUNTS},
     }

@@ -107,10 +107,28 @@ def worker(settings):
     log = worker_log(settings)
     log.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--pool", "prefork",
-         "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-         "--hostname", f"{name}@%h"],
-        cwd=ROOT, env=child_env(settings), stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"{name}@%h",
+        ],
+        cwd=ROOT,
+        env=child_env(settings),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     from workers.diagnostics import ping

@@ -80,16 +80,20 @@ def changed(settings: Settings, **changes: object) -> Iterator[Settings]:
 
 
 def _sqs(settings: Settings):
-    return boto3.client("sqs", endpoint_url=settings.aws_endpoint_url,
-                        region_name=settings.aws_region,
-                        aws_access_key_id=settings.aws_access_key_id,
-                        aws_secret_access_key=settings.aws_secret_access_key)
+    return boto3.client(
+        "sqs",
+        endpoint_url=settings.aws_endpoint_url,
+        region_name=settings.aws_region,
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key,
+    )
 
 
 def _topics(settings: Settings) -> list[str]:
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 0})
-    return sorted(t for t in admin.list_topics(timeout=10).topics
-                  if t.startswith(settings.kafka_topic_prefix))
+    return sorted(
+        t for t in admin.list_topics(timeout=10).topics if t.startswith(settings.kafka_topic_prefix)
+    )
 
 
 def drop(settings: Settings) -> None:
@@ -122,32 +126,48 @@ class Written:
     def now(cls, settings: Settings) -> Written:
         sqs = _sqs(settings)
         queued = 0
-        for url in sqs.list_queues(QueueNamePrefix=settings.sqs_queue_prefix).get(
-                "QueueUrls", []):
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+        for url in sqs.list_queues(QueueNamePrefix=settings.sqs_queue_prefix).get("QueueUrls", []):
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
+            )["Attributes"]
             queued += sum(int(value) for value in attributes.values())
         database = mongo.client()[settings.mongo_db]
-        documents = {name: database[name].count_documents({})
-                     for name in database.list_collection_names()}
-        return cls(frozenset(obj["Key"] for obj in s3.list_keys("")), len(_sent), queued,
-                   _kafka_messages(settings), documents)
+        documents = {
+            name: database[name].count_documents({}) for name in database.list_collection_names()
+        }
+        return cls(
+            frozenset(obj["Key"] for obj in s3.list_keys("")),
+            len(_sent),
+            queued,
+            _kafka_messages(settings),
+            documents,
+        )
 
 
 def _kafka_messages(settings: Settings) -> int:
     topics = _topics(settings)
     if not topics:
         return 0
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap,
-                         "group.id": f"written-{uuid.uuid4().hex}", "log_level": 0})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"written-{uuid.uuid4().hex}",
+            "log_level": 0,
+        }
+    )
     try:
         metadata = consumer.list_topics(timeout=10)
         total = 0
         for topic in topics:
             for partition in metadata.topics[topic].partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                           timeout=10)
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10
+                )
                 total += high - low
         return total
     finally:
@@ -159,9 +179,12 @@ def assert_nothing_written(settings: Settings, before: Written) -> None:
     ``before``."""
     after = Written.now(settings)
     assert after.s3_objects == before.s3_objects, after.s3_objects - before.s3_objects
-    assert after.tasks_sent == before.tasks_sent, _sent[before.tasks_sent:]
+    assert after.tasks_sent == before.tasks_sent, _sent[before.tasks_sent :]
     assert after.queued_messages == before.queued_messages
     assert after.kafka_messages == before.kafka_messages
-    changed = {name: count for name, count in after.documents.items()
-               if count != before.documents.get(name, 0)}
+    changed = {
+        name: count
+        for name, count in after.documents.items()
+        if count != before.documents.get(name, 0)
+    }
     assert not changed, f"documents written: {changed}"

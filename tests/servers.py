@@ -25,16 +25,36 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(app: str, log: Path, port: int | None = None, workers: int = 2,
-             env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def gunicorn(
+    app: str,
+    log: Path,
+    port: int | None = None,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """Serve the WSGI ``app`` ("module:attribute"); yields (base URL, process)."""
     port = port or free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", "4", "--timeout", "600", app],
-        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log.open("wb"),
-        stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            "4",
+            "--timeout",
+            "600",
+            app,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:

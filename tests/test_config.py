@@ -20,13 +20,15 @@ def test_defaults_point_at_the_local_stack():
 
 
 def test_values_are_parsed_and_typed():
-    settings = load_settings({
-        "OMS_CHUNK_ROWS": " 250 ",
-        "OMS_AWS_ENDPOINT_URL": "https://s3.example.test:4443/",
-        "AWS_SECRET_ACCESS_KEY": "a/b+c",
-        "OMS_API_KEYS": "k1, k2,,",
-        "OMS_KAFKA_BOOTSTRAP": "kafka:9092,kafka2:9092",
-    })
+    settings = load_settings(
+        {
+            "OMS_CHUNK_ROWS": " 250 ",
+            "OMS_AWS_ENDPOINT_URL": "https://s3.example.test:4443/",
+            "AWS_SECRET_ACCESS_KEY": "a/b+c",
+            "OMS_API_KEYS": "k1, k2,,",
+            "OMS_KAFKA_BOOTSTRAP": "kafka:9092,kafka2:9092",
+        }
+    )
 
     assert settings.chunk_rows == 250
     assert settings.aws_is_secure is True

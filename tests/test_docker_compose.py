@@ -33,9 +33,13 @@ def test_every_oms_service_sets_only_variables_the_config_module_reads():
 def test_oms_services_point_every_external_system_at_a_compose_service():
     services = set(COMPOSE["services"])
     env = COMPOSE["services"]["api"]["environment"]
-    for variable, host in [("OMS_AWS_ENDPOINT_URL", "localstack"), ("OMS_MONGO_URI", "mongo"),
-                           ("OMS_KAFKA_BOOTSTRAP", "kafka"), ("OMS_REDIS_URL", "redis"),
-                           ("OMS_IMS_URL", "ims")]:
+    for variable, host in [
+        ("OMS_AWS_ENDPOINT_URL", "localstack"),
+        ("OMS_MONGO_URI", "mongo"),
+        ("OMS_KAFKA_BOOTSTRAP", "kafka"),
+        ("OMS_REDIS_URL", "redis"),
+        ("OMS_IMS_URL", "ims"),
+    ]:
         assert host in env[variable]
         assert host in services
 
@@ -63,10 +67,19 @@ def compose_cli() -> Path:
 def compose_config(cli: Path, path: Path) -> subprocess.CompletedProcess:
     """``docker-compose -f <path> config -q`` in a clean environment: only PATH, HOME and
     a harmless value for each variable the file interpolates (so nothing warns)."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/"),
-           **dict.fromkeys(INTERPOLATED, "compose-check")}
-    return subprocess.run([str(cli), "-f", str(path), "config", "-q"], cwd=path.parent,
-                          env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/"),
+        **dict.fromkeys(INTERPOLATED, "compose-check"),
+    }
+    return subprocess.run(
+        [str(cli), "-f", str(path), "config", "-q"],
+        cwd=path.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_file_is_valid_against_the_compose_schema(compose_cli):
@@ -96,10 +109,14 @@ def _wrong_type(spec: dict) -> None:
     spec["services"]["redis"]["ports"] = 6379
 
 
-@pytest.mark.parametrize("breakage, complaint", [
-    (_unknown_key, "Unsupported config option for services.api: 'restart_policy'"),
-    (_wrong_type, "services.redis.ports contains an invalid type"),
-], ids=["unknown-key", "wrong-type"])
+@pytest.mark.parametrize(
+    "breakage, complaint",
+    [
+        (_unknown_key, "Unsupported config option for services.api: 'restart_policy'"),
+        (_wrong_type, "services.redis.ports contains an invalid type"),
+    ],
+    ids=["unknown-key", "wrong-type"],
+)
 def test_the_schema_check_rejects_a_broken_file(compose_cli, tmp_path, breakage, complaint):
     spec = copy.deepcopy(COMPOSE)
     breakage(spec)

@@ -20,8 +20,11 @@ from oms.observability import logging as json_logging
 from oms.observability import metrics
 
 # app.events sends and reads monitoring events over Redis (see oms/observability/events.py).
-app = Celery("oms", include=["workers.tasks", "workers.diagnostics"],
-             events="oms.observability.events:Events")
+app = Celery(
+    "oms",
+    include=["workers.tasks", "workers.diagnostics"],
+    events="oms.observability.events:Events",
+)
 
 
 def init_celery(settings: Settings | None = None) -> Celery:

@@ -40,20 +40,26 @@ def ingest_upload(self, upload_id: str) -> dict:
     except TRANSIENT as exc:
         if self.request.retries < get_settings().task_max_retries:
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
-        repo.transition(upload_id, UploadStatus.FAILED, error_code="unavailable",
-                        error=f"could not split the file after {self.request.retries + 1} "
-                              f"attempts: {exc}")
+        repo.transition(
+            upload_id,
+            UploadStatus.FAILED,
+            error_code="unavailable",
+            error=f"could not split the file after {self.request.retries + 1} attempts: {exc}",
+        )
         return {"upload_id": upload_id, "action": "failed"}
     except Exception as exc:  # a bug: record it on the upload rather than leave it hanging
         log.exception("splitting upload %s failed", upload_id, extra={"upload_id": upload_id})
-        repo.transition(upload_id, UploadStatus.FAILED, error_code="internal_error",
-                        error=f"{type(exc).__name__}: {exc}"[:2000])
+        repo.transition(
+            upload_id,
+            UploadStatus.FAILED,
+            error_code="internal_error",
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
         return {"upload_id": upload_id, "action": "failed"}
     if result.action == split.SplitAction.START_CHUNKS:
         dispatch.start_chunks(upload_id, result.chunk_indexes)
         split.mark_chord_started(upload_id)
-    return {"upload_id": upload_id, "action": result.action,
-            "chunks": len(result.chunk_indexes)}
+    return {"upload_id": upload_id, "action": result.action, "chunks": len(result.chunk_indexes)}
 
 
 @shared_task(bind=True, name="oms.process_chunk", max_retries=None)
@@ -62,13 +68,19 @@ def process_chunk(self, upload_id: str, index: int) -> dict:
         return chunk.process_chunk(upload_id, index)
     except TRANSIENT as exc:
         if self.request.retries < get_settings().task_max_retries:
-            log.warning("chunk %s/%s: %s; retrying", upload_id, index, exc,
-                        extra={"upload_id": upload_id, "chunk": index})
+            log.warning(
+                "chunk %s/%s: %s; retrying",
+                upload_id,
+                index,
+                exc,
+                extra={"upload_id": upload_id, "chunk": index},
+            )
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
         error = f"gave up after {self.request.retries + 1} attempts: {exc}"
     except Exception as exc:  # a bug or bad data we did not foresee: record, do not loop
-        log.exception("chunk %s/%s failed", upload_id, index,
-                      extra={"upload_id": upload_id, "chunk": index})
+        log.exception(
+            "chunk %s/%s failed", upload_id, index, extra={"upload_id": upload_id, "chunk": index}
+        )
         error = f"{type(exc).__name__}: {exc}"
     repo.fail_chunk(upload_id, index, error[:2000])
     return {"failed": True, "error": error[:500]}

@@ -45,8 +45,14 @@ def create_app(settings: Settings | None = None, *, prepare_stores: bool = True)
     app.config["OMS_SETTINGS"] = settings
     configure_logging(settings.log_level)
     api = Api(app)
-    for blueprint in (uploads.blp, orders.blp, invalid_files.blp, stats.blp, health.blp,
-                      metrics.blp):
+    for blueprint in (
+        uploads.blp,
+        orders.blp,
+        invalid_files.blp,
+        stats.blp,
+        health.blp,
+        metrics.blp,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(page.bp)  # the upload page: not an API resource, not in OpenAPI
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)

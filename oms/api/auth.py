@@ -9,9 +9,17 @@ from flask import Flask, request
 
 from oms.api.errors import error_response
 
-OPEN_ENDPOINTS = {"health.Health", "health.Ready", "static", "page.index", "page.static",
-                  "api-docs.openapi_swagger_ui", "api-docs.openapi_json", "docs_assets",
-                  "metrics.Metrics"}  # Prometheus scrapes without a key
+OPEN_ENDPOINTS = {
+    "health.Health",
+    "health.Ready",
+    "static",
+    "page.index",
+    "page.static",
+    "api-docs.openapi_swagger_ui",
+    "api-docs.openapi_json",
+    "docs_assets",
+    "metrics.Metrics",
+}  # Prometheus scrapes without a key
 HEADER = "X-API-Key"
 
 
@@ -25,8 +33,9 @@ def register(app: Flask, keys: tuple[str, ...]) -> None:
             return None
         given = request.headers.get(HEADER, "")
         if not given:
-            return error_response(401, "unauthorized",
-                                  f"this API needs an API key in the {HEADER} header")
+            return error_response(
+                401, "unauthorized", f"this API needs an API key in the {HEADER} header"
+            )
         if not any(hmac.compare_digest(given, key) for key in keys):
             return error_response(403, "forbidden", "the API key is not valid")
         return None

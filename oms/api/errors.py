@@ -10,9 +10,19 @@ from oms.pipeline.retry import NotRetryable
 from oms.stores.pages import InvalidCursor
 from oms.uploads.receive import UploadRefused
 
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported",
-         422: "validation_error", 500: "internal_error", 503: "unavailable"}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported",
+    422: "validation_error",
+    500: "internal_error",
+    503: "unavailable",
+}
 
 
 def error_response(status: int, code: str, message: str, **extra):
@@ -32,8 +42,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(InvalidCursor)
     def invalid_cursor(exc: InvalidCursor):
-        return error_response(422, "validation_error", str(exc),
-                              fields={"query": {"cursor": [str(exc)]}})
+        return error_response(
+            422, "validation_error", str(exc), fields={"query": {"cursor": [str(exc)]}}
+        )
 
     @app.errorhandler(NotRetryable)
     def not_retryable(exc: NotRetryable):

@@ -26,6 +26,9 @@ class Ready(MethodView):
         """S3, SQS, MongoDB, Kafka and IMS each answer a real request."""
         checks = check_all()
         failed = sorted(name for name, result in checks.items() if result != "ok")
-        body = {"status": "ready" if not failed else "not_ready", "checks": checks,
-                "failed": failed}
+        body = {
+            "status": "ready" if not failed else "not_ready",
+            "checks": checks,
+            "failed": failed,
+        }
         return body, 200 if not failed else 503

@@ -20,8 +20,12 @@ class InvalidFiles(MethodView):
     def get(self):
         """Every invalid-records file, newest first."""
         files = [
-            {"name": name, "size": obj["Size"], "upload_id": name.removesuffix(".csv"),
-             "last_modified": obj["LastModified"]}
+            {
+                "name": name,
+                "size": obj["Size"],
+                "upload_id": name.removesuffix(".csv"),
+                "last_modified": obj["LastModified"],
+            }
             for obj in s3.list_keys(keys.INVALID_PREFIX)
             if (name := keys.invalid_file_of(obj["Key"]))
         ]
@@ -33,13 +37,15 @@ class InvalidFiles(MethodView):
 
 @blp.route("/invalid-files/<name>")
 class InvalidFile(MethodView):
-    @blp.response(200, description="the CSV file",
-                  content_type="text/csv")
+    @blp.response(200, description="the CSV file", content_type="text/csv")
     @blp.alt_response(404, description="no such file")
     def get(self, name: str):
         """Download one invalid-records file (streamed)."""
         if not keys.is_invalid_file_name(name):
             raise NotFound(f"no invalid-records file named {name!r}")
         body = s3.open_stream(keys.key_of_invalid_file(name))
-        return Response(stream_with_context(body.iter_chunks(256 * 1024)), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="invalid-{name}"'})
+        return Response(
+            stream_with_context(body.iter_chunks(256 * 1024)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="invalid-{name}"'},
+        )

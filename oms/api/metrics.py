@@ -14,8 +14,12 @@ blp = Blueprint("metrics", __name__, description="Prometheus metrics")
 
 @blp.route("/metrics")
 class Metrics(MethodView):
-    @blp.response(200, {"type": "string"}, content_type="text/plain",
-                  description="Prometheus text exposition format")
+    @blp.response(
+        200,
+        {"type": "string"},
+        content_type="text/plain",
+        description="Prometheus text exposition format",
+    )
     def get(self):
         """Uploads by status, rows by outcome, chunk and IMS latencies, Kafka failures."""
         return Response(scrape.render(get_settings()), content_type=scrape.CONTENT_TYPE)

@@ -33,9 +33,13 @@ class Orders(MethodView):
         ``status``, ``hub_id``, ``upload_id``. Follow ``next`` for the next page: a page
         may hold fewer than ``page_size`` orders when the filters match few (it examines
         a bounded number of orders); ``next`` is null only at the end."""
-        page = list_orders(args["page_size"], args.get("cursor"),
-                           upload_id=args.get("upload_id"), status=args.get("status"),
-                           hub_id=args.get("hub_id"))
+        page = list_orders(
+            args["page_size"],
+            args.get("cursor"),
+            upload_id=args.get("upload_id"),
+            status=args.get("status"),
+            hub_id=args.get("hub_id"),
+        )
         return page_body(page, present, args)
 
 

@@ -9,16 +9,24 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, url_for
 
-bp = Blueprint("page", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/page-static")
+bp = Blueprint(
+    "page",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/page-static",
+)
 
 
 @bp.route("/")
 def index() -> str:
     """The upload page: drop a CSV, follow its processing, list recent uploads."""
     # Swagger UI is linked only when the app serves it.
-    docs_url = (url_for("api-docs.openapi_swagger_ui")
-                if "api-docs.openapi_swagger_ui" in current_app.view_functions else None)
+    docs_url = (
+        url_for("api-docs.openapi_swagger_ui")
+        if "api-docs.openapi_swagger_ui" in current_app.view_functions
+        else None
+    )
     return render_template(
         "page/index.html",
         flower_url=current_app.config["OMS_SETTINGS"].flower_url,

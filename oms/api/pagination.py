@@ -15,5 +15,9 @@ def page_body(page: Page, present: Callable[[dict], dict], args: dict[str, Any])
     if page.next is not None:
         query = {**{k: v for k, v in request.args.items() if k != "cursor"}, "cursor": page.next}
         next_url = url_for(request.endpoint, **(request.view_args or {}), **query)
-    return {"items": [present(item) for item in page.items], "page_size": args["page_size"],
-            "next": page.next, "next_url": next_url}
+    return {
+        "items": [present(item) for item in page.items],
+        "page_size": args["page_size"],
+        "next": page.next,
+        "next_url": next_url,
+    }

@@ -27,8 +27,9 @@ class ChunkProgressSchema(Schema):
 
 class UploadSchema(Schema):
     upload_id = fields.String(attribute="_id")
-    seq = fields.Integer(metadata={"description": "upload number: 1, 2, 3, ... in the "
-                                                  "order uploads were received"})
+    seq = fields.Integer(
+        metadata={"description": "upload number: 1, 2, 3, ... in the order uploads were received"}
+    )
     filename = fields.String()
     size = fields.Integer()
     sha256 = fields.String()
@@ -83,19 +84,26 @@ class PageArgsSchema(Schema):
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
     cursor = fields.String(
         validate=validate.Length(max=500),
-        metadata={"description": "where the page starts: the `next` of the previous page "
-                                 "(omit for the first page)"},
+        metadata={
+            "description": "where the page starts: the `next` of the previous page "
+            "(omit for the first page)"
+        },
     )
 
 
 class PageSchema(Schema):
     page_size = fields.Integer()
-    next = fields.String(allow_none=True, metadata={
-        "description": "cursor of the next page (pass as `cursor`); null when there is no "
-                       "more. A page may hold fewer than page_size items and still have "
-                       "a next page: it examines a bounded number of documents."})
-    next_url = fields.String(allow_none=True, metadata={
-        "description": "this listing's URL with `cursor` set to `next`"})
+    next = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "cursor of the next page (pass as `cursor`); null when there is no "
+            "more. A page may hold fewer than page_size items and still have "
+            "a next page: it examines a bounded number of documents."
+        },
+    )
+    next_url = fields.String(
+        allow_none=True, metadata={"description": "this listing's URL with `cursor` set to `next`"}
+    )
 
 
 class UploadListArgsSchema(PageArgsSchema):

@@ -29,9 +29,19 @@ blp = Blueprint("uploads", __name__, description="Upload order files and follow 
 
 @blp.route("/upload")
 class Upload(MethodView):
-    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+    @blp.doc(
+        requestBody={
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            }
+        }
+    )
     @blp.arguments(UploadArgsSchema, location="query", as_kwargs=True)
     @blp.response(202, UploadAcceptedSchema)
     @blp.alt_response(400, description="empty file or no file field")
@@ -40,16 +50,31 @@ class Upload(MethodView):
     @blp.alt_response(422, description="required columns missing (named in the message)")
     def post(self, chunk_rows: int | None = None):
         """Upload an order CSV (multipart field ``file``); processing starts at once."""
-        received = receive_upload(request.stream, request.content_type or "",
-                                  get_settings().max_upload_bytes)
-        repo.create_upload(received.upload_id, filename=received.filename, key=received.key,
-                           size=received.size, sha256=received.sha256,
-                           chunk_rows=chunk_rows or get_settings().chunk_rows)
+        received = receive_upload(
+            request.stream, request.content_type or "", get_settings().max_upload_bytes
+        )
+        repo.create_upload(
+            received.upload_id,
+            filename=received.filename,
+            key=received.key,
+            size=received.size,
+            sha256=received.sha256,
+            chunk_rows=chunk_rows or get_settings().chunk_rows,
+        )
         dispatch.start_split(received.upload_id)
         status_url = url_for("uploads.UploadById", upload_id=received.upload_id)
-        return {"upload_id": received.upload_id, "status": str(UploadStatus.QUEUED),
-                "status_url": status_url, "filename": received.filename,
-                "size": received.size, "sha256": received.sha256}, 202, {"Location": status_url}
+        return (
+            {
+                "upload_id": received.upload_id,
+                "status": str(UploadStatus.QUEUED),
+                "status_url": status_url,
+                "filename": received.filename,
+                "size": received.size,
+                "sha256": received.sha256,
+            },
+            202,
+            {"Location": status_url},
+        )
 
 
 @blp.route("/uploads")
@@ -78,8 +103,12 @@ def present(upload: dict) -> dict:
     failed = len(upload.get("failed_chunks", []))
     finished = upload.get("timings", {}).get("finished_at")
     view = dict(upload)
-    view["chunks"] = {"total": total, "done": done, "failed": failed,
-                      "pending": total - done - failed}
+    view["chunks"] = {
+        "total": total,
+        "done": done,
+        "failed": failed,
+        "pending": total - done - failed,
+    }
     view["finished_at"] = finished
     view["duration_s"] = _seconds(upload["created_at"], finished)
     view["status_url"] = url_for("uploads.UploadById", upload_id=upload["_id"])

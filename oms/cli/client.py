@@ -34,26 +34,42 @@ class ApiClient:
     def upload(self, body: MultipartFile, chunk_rows: int | None = None) -> dict:
         """POST /upload, streaming ``body``; returns the accepted upload (202)."""
         params = {"chunk_rows": chunk_rows} if chunk_rows else None
-        return self._json("POST", "/upload", params=params, data=body,
-                          headers={"Content-Type": body.content_type},
-                          timeout=(CONNECT_TIMEOUT_S, UPLOAD_READ_TIMEOUT_S))
+        return self._json(
+            "POST",
+            "/upload",
+            params=params,
+            data=body,
+            headers={"Content-Type": body.content_type},
+            timeout=(CONNECT_TIMEOUT_S, UPLOAD_READ_TIMEOUT_S),
+        )
 
     def get_upload(self, upload_id: str) -> dict:
         return self._json("GET", f"/uploads/{_segment(upload_id)}")
 
-    def list_uploads(self, cursor: str | None = None, page_size: int = 20,
-                     status: str | None = None) -> dict:
+    def list_uploads(
+        self, cursor: str | None = None, page_size: int = 20, status: str | None = None
+    ) -> dict:
         params = {"cursor": cursor, "page_size": page_size, "status": status}
         return self._json("GET", "/uploads", params=_present(params))
 
     def retry_upload(self, upload_id: str) -> dict:
         return self._json("POST", f"/uploads/{_segment(upload_id)}/retry")
 
-    def list_orders(self, cursor: str | None = None, page_size: int = 20,
-                    status: str | None = None, hub_id: str | None = None,
-                    upload_id: str | None = None) -> dict:
-        params = {"cursor": cursor, "page_size": page_size, "status": status,
-                  "hub_id": hub_id, "upload_id": upload_id}
+    def list_orders(
+        self,
+        cursor: str | None = None,
+        page_size: int = 20,
+        status: str | None = None,
+        hub_id: str | None = None,
+        upload_id: str | None = None,
+    ) -> dict:
+        params = {
+            "cursor": cursor,
+            "page_size": page_size,
+            "status": status,
+            "hub_id": hub_id,
+            "upload_id": upload_id,
+        }
         return self._json("GET", "/orders", params=_present(params))
 
     def get_order(self, order_id: str) -> dict:
@@ -73,31 +89,39 @@ class ApiClient:
             try:
                 yield from response.iter_content(DOWNLOAD_BLOCK_BYTES)
             except requests.RequestException as exc:
-                raise ApiUnavailable(f"the download from {self.base_url} broke off: "
-                                     f"{_short_reason(exc)}") from exc
+                raise ApiUnavailable(
+                    f"the download from {self.base_url} broke off: {_short_reason(exc)}"
+                ) from exc
 
     def _json(self, method: str, path: str, **kwargs) -> dict:
         response = self._request(method, path, **kwargs)
         body = _json_body(response)
         if not isinstance(body, dict):
-            raise ApiUnavailable(f"{method} {response.url} did not answer with the OMS API's "
-                                 "JSON", ["is --api-url (OMS_API_URL) the OMS API?"])
+            raise ApiUnavailable(
+                f"{method} {response.url} did not answer with the OMS API's JSON",
+                ["is --api-url (OMS_API_URL) the OMS API?"],
+            )
         return body
 
-    def _request(self, method: str, path: str, *, timeout: tuple[float, float] | None = None,
-                 **kwargs) -> requests.Response:
+    def _request(
+        self, method: str, path: str, *, timeout: tuple[float, float] | None = None, **kwargs
+    ) -> requests.Response:
         try:
             response = self.session.request(
-                method, self.base_url + path,
-                timeout=timeout or (CONNECT_TIMEOUT_S, READ_TIMEOUT_S), **kwargs)
+                method,
+                self.base_url + path,
+                timeout=timeout or (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                **kwargs,
+            )
         except requests.Timeout as exc:
-            raise ApiUnavailable(f"the OMS API at {self.base_url} did not answer in time "
-                                 f"({method} {path})") from exc
+            raise ApiUnavailable(
+                f"the OMS API at {self.base_url} did not answer in time ({method} {path})"
+            ) from exc
         except requests.RequestException as exc:
-            raise ApiUnavailable(f"cannot reach the OMS API at {self.base_url}: "
-                                 f"{_short_reason(exc)}",
-                                 ["is it running? Its address is --api-url (OMS_API_URL)"]
-                                 ) from exc
+            raise ApiUnavailable(
+                f"cannot reach the OMS API at {self.base_url}: {_short_reason(exc)}",
+                ["is it running? Its address is --api-url (OMS_API_URL)"],
+            ) from exc
         if response.status_code >= 400:
             raise _error_from(response)
         return response
@@ -106,14 +130,19 @@ class ApiClient:
 def _error_from(response: requests.Response) -> ApiRefused | ApiUnavailable:
     body = _json_body(response)
     if not (isinstance(body, dict) and isinstance(body.get("message"), str)):
-        body = {"code": f"http_{response.status_code}",
-                "message": f"{response.status_code} {response.reason}"}
+        body = {
+            "code": f"http_{response.status_code}",
+            "message": f"{response.status_code} {response.reason}",
+        }
     if response.status_code >= 500:
-        return ApiUnavailable(f"the OMS API failed: {body['message']} "
-                              f"({response.status_code} {body.get('code', '')})".rstrip())
+        return ApiUnavailable(
+            f"the OMS API failed: {body['message']} "
+            f"({response.status_code} {body.get('code', '')})".rstrip()
+        )
     code = str(body.get("code", "error"))
-    return ApiRefused(response.status_code, code, body["message"], body,
-                      _refusal_details(code, body))
+    return ApiRefused(
+        response.status_code, code, body["message"], body, _refusal_details(code, body)
+    )
 
 
 def _refusal_details(code: str, body: dict) -> list[str]:

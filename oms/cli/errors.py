@@ -46,8 +46,14 @@ class ApiRefused(CliError):
 
     exit_code = ExitCode.REFUSED
 
-    def __init__(self, status: int, code: str, message: str, body: dict | None = None,
-                 details: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        body: dict | None = None,
+        details: list[str] | None = None,
+    ) -> None:
         super().__init__(message, details)
         self.status, self.code, self.body = status, code, body or {}
 

@@ -36,13 +36,24 @@ def _check_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-@click.group(cls=OmsGroup, epilog=EXIT_CODES_HELP,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--api-url", envvar="OMS_API_URL", default="http://127.0.0.1:8080",
-              show_default=True, show_envvar=True, callback=_check_url,
-              help="Base URL of the OMS API.")
-@click.option("--api-key", envvar="OMS_API_KEY", show_envvar=True,
-              help="API key, sent as the X-API-Key header (when the API needs one).")
+@click.group(
+    cls=OmsGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--api-url",
+    envvar="OMS_API_URL",
+    default="http://127.0.0.1:8080",
+    show_default=True,
+    show_envvar=True,
+    callback=_check_url,
+    help="Base URL of the OMS API.",
+)
+@click.option(
+    "--api-key",
+    envvar="OMS_API_KEY",
+    show_envvar=True,
+    help="API key, sent as the X-API-Key header (when the API needs one).",
+)
 @click.version_option(package_name="oms")
 @click.pass_context
 def main(ctx: click.Context, api_url: str, api_key: str | None) -> None:
@@ -58,6 +69,13 @@ def main(ctx: click.Context, api_url: str, api_key: str | None) -> None:
     ctx.obj = ApiClient(api_url, api_key)
 
 
-for command in (uploads.upload, uploads.status, uploads.retry, uploads.invalid,
-                orders.orders, orders.order, stats.stats):
+for command in (
+    uploads.upload,
+    uploads.status,
+    uploads.retry,
+    uploads.invalid,
+    orders.orders,
+    orders.order,
+    stats.stats,
+):
     main.add_command(command)

@@ -30,10 +30,15 @@ class MultipartFile:
     to drive a progress bar. Iterating again re-reads the file (a re-sent request).
     """
 
-    def __init__(self, path: str | os.PathLike, field: str = "file",
-                 content_type: str = "text/csv", block_bytes: int = BLOCK_BYTES,
-                 on_block: Callable[[int], None] | None = None,
-                 boundary: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        field: str = "file",
+        content_type: str = "text/csv",
+        block_bytes: int = BLOCK_BYTES,
+        on_block: Callable[[int], None] | None = None,
+        boundary: str | None = None,
+    ) -> None:
         self.path = Path(path)
         self.size = self.path.stat().st_size
         self.block_bytes = block_bytes

@@ -32,19 +32,28 @@ ORDER_COLUMNS = [
 @click.command()
 @click.option("--status", help="Only orders with this status, e.g. on_hold.")
 @click.option("--hub", "hub_id", metavar="HUB_ID", help="Only orders of this hub.")
-@click.option("--upload", "upload_id", metavar="UPLOAD_ID",
-              help="Only orders stored from this upload.")
+@click.option(
+    "--upload", "upload_id", metavar="UPLOAD_ID", help="Only orders stored from this upload."
+)
 @cursor_option
 @all_pages_option
 @page_size_option
 @json_option
 @click.pass_obj
-def orders(client: ApiClient, status: str | None, hub_id: str | None, upload_id: str | None,
-           cursor: str | None, all_pages: bool, page_size: int, as_json: bool) -> None:
+def orders(
+    client: ApiClient,
+    status: str | None,
+    hub_id: str | None,
+    upload_id: str | None,
+    cursor: str | None,
+    all_pages: bool,
+    page_size: int,
+    as_json: bool,
+) -> None:
     """List stored orders: the newest upload's first, each upload's in file order."""
+
     def fetch(at: str | None) -> dict:
-        return client.list_orders(at, page_size, status=status, hub_id=hub_id,
-                                  upload_id=upload_id)
+        return client.list_orders(at, page_size, status=status, hub_id=hub_id, upload_id=upload_id)
 
     show_listing(fetch, ORDER_COLUMNS, "orders", as_json, cursor, all_pages)
 
@@ -60,17 +69,21 @@ def order(client: ApiClient, order_id: str, as_json: bool) -> None:
         echo_json(found)
         return
     item, customer = found["item"], found["customer"]
-    click.echo(fields([
-        ("order", found["order_id"]),
-        ("status", found["status"]),
-        ("customer", f"{customer['name']} <{customer['email']}>"),
-        ("item", f"{item['sku']} {item['product_name']}"),
-        ("quantity", item["quantity"]),
-        ("unit price", item["unit_price"]),
-        ("total", item["total_amount"]),
-        ("hub", found["hub_id"]),
-        ("order date", when(found.get("order_date"))),
-        ("ship to", found["shipping_address"]),
-        ("upload", f"{found['upload_id']} (line {found['row_number']})"),
-        ("created", when(found.get("created_at"))),
-    ]))
+    click.echo(
+        fields(
+            [
+                ("order", found["order_id"]),
+                ("status", found["status"]),
+                ("customer", f"{customer['name']} <{customer['email']}>"),
+                ("item", f"{item['sku']} {item['product_name']}"),
+                ("quantity", item["quantity"]),
+                ("unit price", item["unit_price"]),
+                ("total", item["total_amount"]),
+                ("hub", found["hub_id"]),
+                ("order date", when(found.get("order_date"))),
+                ("ship to", found["shipping_address"]),
+                ("upload", f"{found['upload_id']} (line {found['row_number']})"),
+                ("created", when(found.get("created_at"))),
+            ]
+        )
+    )

@@ -10,15 +10,21 @@ from datetime import UTC, datetime
 
 import click
 
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print the API's JSON to stdout instead of text.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the API's JSON to stdout instead of text."
+)
 cursor_option = click.option(
-    "--cursor", help="Start at this page (the cursor a previous listing printed).")
+    "--cursor", help="Start at this page (the cursor a previous listing printed)."
+)
 all_pages_option = click.option(
-    "--all", "all_pages", is_flag=True,
-    help="Follow every page to the end (with --json: one JSON object per line).")
-page_size_option = click.option("--page-size", type=click.IntRange(1, 200), default=20,
-                                show_default=True)
+    "--all",
+    "all_pages",
+    is_flag=True,
+    help="Follow every page to the end (with --json: one JSON object per line).",
+)
+page_size_option = click.option(
+    "--page-size", type=click.IntRange(1, 200), default=20, show_default=True
+)
 
 
 def echo_json(data: object) -> None:
@@ -40,13 +46,15 @@ class Column:
 
 def table(items: Sequence[dict], columns: Sequence[Column]) -> str:
     cells = [[_clip(text(c.value(item)), c.max_width) for c in columns] for item in items]
-    widths = [max([len(c.title), *(len(row[i]) for row in cells)])
-              for i, c in enumerate(columns)]
+    widths = [max([len(c.title), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     lines = [[c.title for c in columns], *cells]
     return "\n".join(
-        "  ".join(cell.rjust(w) if c.right else cell.ljust(w)
-                  for cell, w, c in zip(line, widths, columns, strict=True)).rstrip()
-        for line in lines)
+        "  ".join(
+            cell.rjust(w) if c.right else cell.ljust(w)
+            for cell, w, c in zip(line, widths, columns, strict=True)
+        ).rstrip()
+        for line in lines
+    )
 
 
 def fields(pairs: Iterable[tuple[str, object]]) -> str:
@@ -105,8 +113,14 @@ def page_footer(page: dict, noun: str) -> str:
     return f"{shown}; end of the list"
 
 
-def show_listing(fetch: Callable[[str | None], dict], columns: Sequence[Column], noun: str,
-                 as_json: bool, cursor: str | None, all_pages: bool) -> None:
+def show_listing(
+    fetch: Callable[[str | None], dict],
+    columns: Sequence[Column],
+    noun: str,
+    as_json: bool,
+    cursor: str | None,
+    all_pages: bool,
+) -> None:
     """A page of a listing (``fetch(cursor)`` reads one): the API's JSON, or a table
     with a footer on stderr. With ``all_pages``, every page to the end: tables one after
     the other, or in JSON one item per line."""

@@ -34,5 +34,7 @@ def aligned(lines: list[tuple[str, object]]) -> str:
     values = [("" if value is None else text(value)) for _, value in lines]
     label_width = max(len(label) for label, _ in lines)
     value_width = max(len(value) for value in values)
-    return "\n".join(f"{label.ljust(label_width)}  {value.rjust(value_width)}".rstrip()
-                     for (label, _), value in zip(lines, values, strict=True))
+    return "\n".join(
+        f"{label.ljust(label_width)}  {value.rjust(value_width)}".rstrip()
+        for (label, _), value in zip(lines, values, strict=True)
+    )

@@ -32,15 +32,29 @@ from oms.uploads.status import TERMINAL, UploadStatus
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--chunk-rows", type=click.IntRange(min=1), metavar="N",
-              help="Rows per chunk task (default: the API's OMS_CHUNK_ROWS).")
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Follow the upload until it is processed, or stop once it is accepted.")
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Rows per chunk task (default: the API's OMS_CHUNK_ROWS).",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Follow the upload until it is processed, or stop once it is accepted.",
+)
 @timeout_option
 @json_option
 @click.pass_obj
-def upload(client: ApiClient, file: Path, chunk_rows: int | None, wait: bool,
-           timeout_s: float, as_json: bool) -> None:
+def upload(
+    client: ApiClient,
+    file: Path,
+    chunk_rows: int | None,
+    wait: bool,
+    timeout_s: float,
+    as_json: bool,
+) -> None:
     """Upload the order CSV FILE, then follow it until it is processed.
 
     The file is streamed (never read whole into memory). The summary gives the valid,
@@ -53,9 +67,16 @@ def upload(client: ApiClient, file: Path, chunk_rows: int | None, wait: bool,
         if as_json:
             echo_json(accepted)
         else:
-            click.echo(fields([("upload", upload_id), ("status", accepted["status"]),
-                               ("file", f"{accepted['filename']} ({size(accepted['size'])})"),
-                               ("sha256", accepted["sha256"])]))
+            click.echo(
+                fields(
+                    [
+                        ("upload", upload_id),
+                        ("status", accepted["status"]),
+                        ("file", f"{accepted['filename']} ({size(accepted['size'])})"),
+                        ("sha256", accepted["sha256"]),
+                    ]
+                )
+            )
             note(f"follow it with: oms status {upload_id}")
         return
     finish(wait_for_upload(client, upload_id, timeout_s), as_json)
@@ -64,9 +85,15 @@ def upload(client: ApiClient, file: Path, chunk_rows: int | None, wait: bool,
 def send_file(client: ApiClient, file: Path, chunk_rows: int | None) -> dict:
     """POST the file with a progress bar of bytes sent on stderr."""
     total = file.stat().st_size
-    with click.progressbar(length=total, label=f"Uploading {file.name}", show_percent=True,
-                           show_eta=False, file=sys.stderr,
-                           item_show_func=lambda sent: sent) as bar:
+    with click.progressbar(
+        length=total,
+        label=f"Uploading {file.name}",
+        show_percent=True,
+        show_eta=False,
+        file=sys.stderr,
+        item_show_func=lambda sent: sent,
+    ) as bar:
+
         def on_block(n: int) -> None:
             bar.update(n, f"{size(bar.pos + n)} of {size(total)}")
 
@@ -125,15 +152,26 @@ UPLOAD_COLUMNS = [
 
 @click.command()
 @click.argument("upload_id", required=False)
-@click.option("--status", "status_filter", type=click.Choice([str(s) for s in UploadStatus]),
-              help="List only uploads with this status.")
+@click.option(
+    "--status",
+    "status_filter",
+    type=click.Choice([str(s) for s in UploadStatus]),
+    help="List only uploads with this status.",
+)
 @cursor_option
 @all_pages_option
 @page_size_option
 @json_option
 @click.pass_obj
-def status(client: ApiClient, upload_id: str | None, status_filter: str | None,
-           cursor: str | None, all_pages: bool, page_size: int, as_json: bool) -> None:
+def status(
+    client: ApiClient,
+    upload_id: str | None,
+    status_filter: str | None,
+    cursor: str | None,
+    all_pages: bool,
+    page_size: int,
+    as_json: bool,
+) -> None:
     """Show one upload in detail, or list the recent ones.
 
     With UPLOAD_ID: its status, counts, chunks, timings and invalid file. Without: the
@@ -148,6 +186,7 @@ def status(client: ApiClient, upload_id: str | None, status_filter: str | None,
         else:
             click.echo(describe(upload))
         return
+
     def fetch(at: str | None) -> dict:
         return client.list_uploads(at, page_size, status_filter)
 
@@ -160,8 +199,7 @@ def status(client: ApiClient, upload_id: str | None, status_filter: str | None,
 @timeout_option
 @json_option
 @click.pass_obj
-def retry(client: ApiClient, upload_id: str, wait: bool, timeout_s: float,
-          as_json: bool) -> None:
+def retry(client: ApiClient, upload_id: str, wait: bool, timeout_s: float, as_json: bool) -> None:
     """Re-run the failed chunks of the failed upload UPLOAD_ID.
 
     With --wait, exits like upload: 0 when it completed, 1 when it failed again.
@@ -178,9 +216,13 @@ def retry(client: ApiClient, upload_id: str, wait: bool, timeout_s: float,
 
 @click.command()
 @click.argument("upload_id")
-@click.option("-o", "--output", metavar="FILE",
-              type=click.Path(dir_okay=False, allow_dash=True),
-              help="Where to write the CSV; - for stdout.  [default: ./<UPLOAD_ID>.csv]")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write the CSV; - for stdout.  [default: ./<UPLOAD_ID>.csv]",
+)
 @click.pass_obj
 def invalid(client: ApiClient, upload_id: str, output: str | None) -> None:
     """Download the invalid rows of an upload as CSV.
@@ -191,8 +233,9 @@ def invalid(client: ApiClient, upload_id: str, output: str | None) -> None:
     upload = client.get_upload(upload_id)
     name = upload.get("invalid_file")
     if not name:
-        raise NotFound(f"upload {upload_id} has no invalid-records file",
-                       [_why_no_invalid_file(upload)])
+        raise NotFound(
+            f"upload {upload_id} has no invalid-records file", [_why_no_invalid_file(upload)]
+        )
     blocks = client.invalid_file(name)
     if output == "-":
         stdout = sys.stdout.buffer

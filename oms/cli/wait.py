@@ -19,13 +19,23 @@ POLL_S = 0.5
 OUTAGE_S = 30.0
 
 timeout_option = click.option(
-    "--timeout", "timeout_s", type=click.FloatRange(min=0), default=3600.0, show_default=True,
-    metavar="SECONDS", help="Stop waiting after this long (exit 5); the upload goes on.")
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=0),
+    default=3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop waiting after this long (exit 5); the upload goes on.",
+)
 
 
-def wait_for_upload(client: ApiClient, upload_id: str, timeout_s: float,
-                    clock: Callable[[], float] = time.monotonic,
-                    sleep: Callable[[float], None] = time.sleep) -> dict:
+def wait_for_upload(
+    client: ApiClient,
+    upload_id: str,
+    timeout_s: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
     """Poll GET /uploads/<id> until the upload is terminal; return its last state."""
     follow = f"it goes on in the background; follow it with: oms status {upload_id}"
     try:
@@ -34,8 +44,14 @@ def wait_for_upload(client: ApiClient, upload_id: str, timeout_s: float,
         raise Interrupted(f"stopped waiting for upload {upload_id}", [follow]) from None
 
 
-def _poll(client: ApiClient, upload_id: str, timeout_s: float, follow: str,
-          clock: Callable[[], float], sleep: Callable[[float], None]) -> dict:
+def _poll(
+    client: ApiClient,
+    upload_id: str,
+    timeout_s: float,
+    follow: str,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> dict:
     deadline = clock() + timeout_s
     unreachable_since: float | None = None
     with ExitStack() as stack:
@@ -54,9 +70,15 @@ def _poll(client: ApiClient, upload_id: str, timeout_s: float, follow: str,
                 continue
             chunks = upload["chunks"]
             if bar is None and chunks["total"]:
-                bar = stack.enter_context(click.progressbar(
-                    length=chunks["total"], label="Processing chunks", show_pos=True,
-                    show_eta=False, file=sys.stderr))
+                bar = stack.enter_context(
+                    click.progressbar(
+                        length=chunks["total"],
+                        label="Processing chunks",
+                        show_pos=True,
+                        show_eta=False,
+                        file=sys.stderr,
+                    )
+                )
             if bar is not None:
                 bar.update(max(0, chunks["done"] + chunks["failed"] - bar.pos))
             if upload["status"] in TERMINAL:
@@ -64,5 +86,7 @@ def _poll(client: ApiClient, upload_id: str, timeout_s: float, follow: str,
             if clock() >= deadline:
                 raise WaitTimedOut(
                     f"upload {upload_id} is still {upload['status']} after {timeout_s:g} s "
-                    f"({chunks['done']} of {chunks['total']} chunks done)", [follow])
+                    f"({chunks['done']} of {chunks['total']} chunks done)",
+                    [follow],
+                )
             sleep(POLL_S)

@@ -168,9 +168,7 @@ class _Splitter:
         self.last_byte = block[-1]
         return self.done
 
-    def _scan(
-        self, block: bytes, i: int, simple: bool, stop_after_record: bool = False
-    ) -> int:
+    def _scan(self, block: bytes, i: int, simple: bool, stop_after_record: bool = False) -> int:
         """Run the state machine over ``block[i:]``; return where it stopped.
 
         With ``stop_after_record`` it stops just after the first line break that ends a
@@ -254,11 +252,7 @@ class _Splitter:
         rows = self.rows + (1 if self.has_content else 0)
         if not rows:
             return []
-        return [
-            ChunkSpan(
-                self.index, self.chunk_start, self.block_start, self.chunk_line, rows
-            )
-        ]
+        return [ChunkSpan(self.index, self.chunk_start, self.block_start, self.chunk_line, rows)]
 
     def _is_simple(self, block: bytes, i: int, cr: int, crlf: int) -> bool:
         """True if every line break in ``block`` ends a non-blank line and is "\\n" or "\\r\\n".
@@ -322,9 +316,7 @@ class _Splitter:
         if self.lead_lf and at:
             line -= 1
         end = self.block_start + at
-        self.done.append(
-            ChunkSpan(self.index, self.chunk_start, end, self.chunk_line, self.rows)
-        )
+        self.done.append(ChunkSpan(self.index, self.chunk_start, end, self.chunk_line, self.rows))
         self.index += 1
         self.chunk_start = end
         self.chunk_line = line

@@ -90,25 +90,20 @@ class Header:
         """Return the rejection message naming the missing columns ("" if none missing)."""
         if not self.missing:
             return ""
-        shown = [
-            c if c.strip() else "(blank)" for c in self.columns[:_MAX_FOUND_LISTED]
-        ]
+        shown = [c if c.strip() else "(blank)" for c in self.columns[:_MAX_FOUND_LISTED]]
         more = len(self.columns) - len(shown)
         found = ", ".join(shown) + (f", ... and {more} more" if more > 0 else "")
-        message = (
-            f"missing required columns: {', '.join(self.missing)} (found: {found})"
-        )
+        message = f"missing required columns: {', '.join(self.missing)} (found: {found})"
         if len(self.columns) == 1:
             for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
                 if sep in self.columns[0]:
-                    message += (
-                        f"; the file seems to separate columns with {name}, not commas"
-                    )
+                    message += f"; the file seems to separate columns with {name}, not commas"
                     break
         hints = self.renaming_hints()
         if hints:
-            message += "; did you mean " + ", ".join(f"{found!r} for {wanted}"
-                                                    for wanted, found in hints.items())
+            message += "; did you mean " + ", ".join(
+                f"{found!r} for {wanted}" for wanted, found in hints.items()
+            )
         return message
 
     def renaming_hints(self) -> dict[str, str]:
@@ -171,9 +166,7 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
     if not head[start:].strip():
         if whole_file:
             raise HeaderError("empty_file", "the file is empty")
-        raise HeaderError(
-            "no_header", "the file starts with blank lines instead of a header"
-        )
+        raise HeaderError("no_header", "the file starts with blank lines instead of a header")
     if head[start] in b"\r\n":
         raise HeaderError(
             "no_header",
@@ -200,9 +193,7 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
     try:
         columns = tuple(next(csv.reader(io.StringIO(text, newline="")), []))
     except csv.Error as exc:
-        raise HeaderError(
-            "bad_header", f"the header line cannot be read as CSV: {exc}"
-        ) from None
+        raise HeaderError("bad_header", f"the header line cannot be read as CSV: {exc}") from None
     if not any(c.strip() for c in columns):
         raise HeaderError("no_header", "the first line has no column names")
 
@@ -213,12 +204,9 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
     clashes = [n for n in REQUIRED_COLUMNS if len(positions.get(n, ())) > 1]
     if clashes:
         detail = "; ".join(
-            f"{n} (columns {', '.join(str(p + 1) for p in positions[n])})"
-            for n in clashes
+            f"{n} (columns {', '.join(str(p + 1) for p in positions[n])})" for n in clashes
         )
-        raise HeaderError(
-            "duplicate_columns", f"required columns appear more than once: {detail}"
-        )
+        raise HeaderError("duplicate_columns", f"required columns appear more than once: {detail}")
 
     required = set(REQUIRED_COLUMNS)
     return Header(

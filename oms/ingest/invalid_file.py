@@ -57,9 +57,7 @@ def invalid_rows_csv(rows: Iterable[InvalidRow], n_columns: int) -> bytes:
         if beyond:
             shown = json.dumps(list(beyond), ensure_ascii=False)
             errors.append(f"row: cells beyond the last column: {shown}")
-        lines.append(
-            [*map(neutralise, cells), str(row.line), neutralise(format_errors(errors))]
-        )
+        lines.append([*map(neutralise, cells), str(row.line), neutralise(format_errors(errors))])
     return _csv_lines(lines)
 
 

@@ -18,7 +18,8 @@ from oms.ingest.header import Header
 from oms.ingest.reasons import Reason
 
 UNCLOSED_QUOTE = Reason(
-    "row", "unclosed_quote",
+    "row",
+    "unclosed_quote",
     'a quoted value is never closed (a " is missing), '
     "so everything up to the end of the file was read as this row",
 )
@@ -100,11 +101,15 @@ def _read_one_by_one(
         if undecodable:
             bad = [i for i, cell in enumerate(cells) if _has_undecodable(cell)]
             names = ", ".join(_column_name(header, i) for i in bad) or "this row"
-            problems.insert(0, Reason(
-                "row", "not_utf8",
-                f"{names} contains characters that are not valid UTF-8 text; "
-                'save the file as "CSV UTF-8" and upload it again',
-            ))
+            problems.insert(
+                0,
+                Reason(
+                    "row",
+                    "not_utf8",
+                    f"{names} contains characters that are not valid UTF-8 text; "
+                    'save the file as "CSV UTF-8" and upload it again',
+                ),
+            )
             cells = [_replace_undecodable(c) for c in cells]
         if unclosed and span.index == len(spans) - 1:
             problems.append(UNCLOSED_QUOTE)
@@ -120,8 +125,9 @@ def _record(
 ) -> RawRecord:
     n = len(cells)
     if check_width and n != len(header.columns):
-        problems.append(Reason("row", "field_count",
-                               f"has {n} fields, header has {len(header.columns)}"))
+        problems.append(
+            Reason("row", "field_count", f"has {n} fields, header has {len(header.columns)}")
+        )
     values = {name: cells[pos] if pos < n else "" for name, pos in header.index.items()}
     return RawRecord(line=line, cells=tuple(cells), values=values, problems=problems)
 

@@ -70,9 +70,7 @@ class _Text(fields.Field):
         "null": RuleMessage("empty", "must not be empty"),
     }
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> str:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise _invalid("wrong_type", "must be text")
         text = value.strip()
@@ -88,14 +86,20 @@ class _OrderId(_Text):
     def _check(self, text: str) -> str:
         problems = []
         if len(text) > ORDER_ID_MAX_LENGTH:
-            problems.append(RuleMessage(
-                "too_long",
-                f"must be at most {ORDER_ID_MAX_LENGTH} characters long (has {len(text)})"))
+            problems.append(
+                RuleMessage(
+                    "too_long",
+                    f"must be at most {ORDER_ID_MAX_LENGTH} characters long (has {len(text)})",
+                )
+            )
         if not _ORDER_ID.fullmatch(text):
-            problems.append(RuleMessage(
-                "characters",
-                "may contain only letters A-Z, digits, '-' and '_' "
-                f"(no spaces or other signs, got {_shown(text)})"))
+            problems.append(
+                RuleMessage(
+                    "characters",
+                    "may contain only letters A-Z, digits, '-' and '_' "
+                    f"(no spaces or other signs, got {_shown(text)})",
+                )
+            )
         if problems:
             raise ValidationError(problems)
         return text
@@ -118,8 +122,9 @@ class _Quantity(_Text):
     def _check(self, text: str) -> int:
         digits = text.lstrip("0")
         if not _WHOLE_NUMBER.fullmatch(text) or not digits:
-            raise _invalid("whole_number",
-                           f"must be a whole number of 1 or more (got {_shown(text)})")
+            raise _invalid(
+                "whole_number", f"must be a whole number of 1 or more (got {_shown(text)})"
+            )
         if len(digits) > len(str(MAX_QUANTITY)) or int(digits) > MAX_QUANTITY:
             raise _invalid("too_large", f"must be at most {MAX_QUANTITY} (got {_shown(text)})")
         return int(digits)
@@ -140,9 +145,11 @@ class _Money(_Text):
     def _check(self, text: str) -> Decimal:
         match = _MONEY.fullmatch(text)
         if not match:
-            raise _invalid("number_format",
-                           "must be a plain number such as 12.50, without currency signs, "
-                           f"spaces or thousands separators (got {_shown(text)})")
+            raise _invalid(
+                "number_format",
+                "must be a plain number such as 12.50, without currency signs, "
+                f"spaces or thousands separators (got {_shown(text)})",
+            )
         sign, integer, fraction = match.groups()
         if sign:
             raise _invalid("negative", f"must not be negative (got {_shown(text)})")
@@ -176,8 +183,9 @@ class _OrderDate(_Text):
                 return moment.replace(tzinfo=UTC)
             return moment.astimezone(UTC)
         except (ValueError, OverflowError) as exc:
-            raise _invalid("not_a_date",
-                           f"is not a real calendar date or time (got {_shown(text)})") from exc
+            raise _invalid(
+                "not_a_date", f"is not a real calendar date or time (got {_shown(text)})"
+            ) from exc
 
 
 class OrderRowSchema(Schema):
@@ -213,10 +221,12 @@ class OrderRowSchema(Schema):
             expected = (quantity * price).quantize(_CENT)
             if abs(total - expected) <= TOTAL_TOLERANCE:
                 return
-        raise ValidationError(RuleMessage(
-            "mismatch",
-            f"does not match quantity x unit_price ({quantity} x {price} = {expected}, "
-            f"but total_amount is {total})"),
+        raise ValidationError(
+            RuleMessage(
+                "mismatch",
+                f"does not match quantity x unit_price ({quantity} x {price} = {expected}, "
+                f"but total_amount is {total})",
+            ),
             field_name="total_amount",
         )
 
@@ -279,9 +289,12 @@ def validate_records(
         order_id = data.get("order_id")
         if order_id is not None:
             if order_id in first_seen:
-                by_field["order_id"].append(RuleMessage(
-                    DUPLICATE_IN_FILE,
-                    f"duplicate order_id in file (first at line {first_seen[order_id]})"))
+                by_field["order_id"].append(
+                    RuleMessage(
+                        DUPLICATE_IN_FILE,
+                        f"duplicate order_id in file (first at line {first_seen[order_id]})",
+                    )
+                )
             else:
                 first_seen[order_id] = record.line
         errors = list(record.problems)
@@ -295,8 +308,7 @@ def validate_records(
 
 
 def reject(row: OrderRow, *errors: Reason) -> InvalidRow:
-    """Turn a valid row into an invalid one after a later check (unknown SKU, duplicate...).
-    """
+    """Turn a valid row into an invalid one after a later check (unknown SKU, duplicate...)."""
     if not errors:
         raise ValueError("reject() needs at least one error")
     return InvalidRow(row.line, row.cells, list(errors))

@@ -34,8 +34,12 @@ log = logging.getLogger(__name__)
 SETTING = "oms_events_url"  # OMS's own Celery setting; unset = the task broker
 
 # A task-sent event must not hold up the send of its task for long.
-SENT_EVENT_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
-                    "interval_max": 0.5}
+SENT_EVENT_RETRY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 
 
 def events_connection(app) -> Connection:
@@ -46,8 +50,15 @@ def events_connection(app) -> Connection:
 class EventDispatcher(CeleryEventDispatcher):
     """Celery's dispatcher, on the events connection when it is given none."""
 
-    def __init__(self, connection=None, hostname=None, enabled=True, channel=None,
-                 buffer_while_offline=None, **kwargs):
+    def __init__(
+        self,
+        connection=None,
+        hostname=None,
+        enabled=True,
+        channel=None,
+        buffer_while_offline=None,
+        **kwargs,
+    ):
         own_connection = connection is None and channel is None
         if own_connection:
             connection = events_connection(app_or_default(kwargs.get("app") or self.app))
@@ -55,8 +66,7 @@ class EventDispatcher(CeleryEventDispatcher):
             # Celery's own use without a connection is amqp's task-sent dispatcher, whose
             # buffer nobody flushes: raise instead (caught in publish) of hoarding events.
             buffer_while_offline = not own_connection
-        super().__init__(connection, hostname, enabled, channel, buffer_while_offline,
-                         **kwargs)
+        super().__init__(connection, hostname, enabled, channel, buffer_while_offline, **kwargs)
         self._events_uri = self.connection.as_uri()
         self._own_lock = threading.Lock()
         self._own: tuple[int, Producer] | None = None
@@ -66,8 +76,15 @@ class EventDispatcher(CeleryEventDispatcher):
             return super().publish(type, fields, producer, blind=blind, Event=Event, **kwargs)
         # The producer that sent a task (task-sent): the event would be lost there.
         try:
-            return super().publish(type, fields, self._events_producer(), blind=blind,
-                                   Event=Event, retry=True, retry_policy=SENT_EVENT_RETRY)
+            return super().publish(
+                type,
+                fields,
+                self._events_producer(),
+                blind=blind,
+                Event=Event,
+                retry=True,
+                retry_policy=SENT_EVENT_RETRY,
+            )
         except Exception as exc:  # noqa: BLE001 - monitoring must never fail a task send
             log.warning("could not send the %s event to %s: %s", type, self._events_uri, exc)
             return None
@@ -76,8 +93,12 @@ class EventDispatcher(CeleryEventDispatcher):
         """This process's producer on the events connection (a forked child opens its own)."""
         with self._own_lock:
             if self._own is None or self._own[0] != os.getpid():
-                producer = Producer(self.connection.clone(), exchange=self.exchange,
-                                    serializer=self.serializer, auto_declare=False)
+                producer = Producer(
+                    self.connection.clone(),
+                    exchange=self.exchange,
+                    serializer=self.serializer,
+                    auto_declare=False,
+                )
                 self._own = (os.getpid(), producer)
             return self._own[1]
 
@@ -101,9 +122,12 @@ class Events(CeleryEvents):
     @contextmanager
     def default_dispatcher(self, hostname=None, enabled=True, buffer_while_offline=False):
         """For ``Task.send_event``; Celery's would use the task producer pool (SQS)."""
-        with (events_connection(self.app) as connection,
-              self.Dispatcher(connection, hostname, enabled,
-                              buffer_while_offline=buffer_while_offline) as dispatcher):
+        with (
+            events_connection(self.app) as connection,
+            self.Dispatcher(
+                connection, hostname, enabled, buffer_while_offline=buffer_while_offline
+            ) as dispatcher,
+        ):
             yield dispatcher
 
 
@@ -112,5 +136,6 @@ class Consumer(CeleryConsumer):
     of ``connection_for_write``, sends worker and task events to the events URL."""
 
     def connection_for_write(self, url=None, heartbeat=None):
-        return super().connection_for_write(url=url or self.app.conf.get(SETTING) or None,
-                                            heartbeat=heartbeat)
+        return super().connection_for_write(
+            url=url or self.app.conf.get(SETTING) or None, heartbeat=heartbeat
+        )

@@ -21,7 +21,10 @@ from celery._state import get_current_task
 
 # Attributes every LogRecord has: anything else on a record came from ``extra``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-    "message", "asctime", "taskName"}
+    "message",
+    "asctime",
+    "taskName",
+}
 
 _bound: ContextVar[Mapping[str, Any] | None] = ContextVar("oms_log_fields", default=None)
 
@@ -35,8 +38,9 @@ def unbind(token: Token) -> None:
     _bound.reset(token)
 
 
-def fields_of_call(func: Callable, args: tuple, kwargs: dict,
-                   names: Mapping[str, str]) -> dict[str, Any]:
+def fields_of_call(
+    func: Callable, args: tuple, kwargs: dict, names: Mapping[str, str]
+) -> dict[str, Any]:
     """The log fields a call carries: ``names`` maps a parameter of ``func`` to the log
     field its argument becomes (a Celery task's ``upload_id`` and ``index``, say)."""
     try:
@@ -58,7 +62,8 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "process": record.processName,

@@ -34,16 +34,22 @@ log = logging.getLogger(__name__)
 
 _DEFINITIONS: dict[str, Callable[[], object]] = {
     "CHUNK_SECONDS": lambda: Histogram(
-        "oms_chunk_seconds", "Time to process one chunk, from its start to its counts "
-        "stored (chunks that finished)", registry=None,
-        buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 900)),
-    "IMS_REQUEST_SECONDS": lambda: Histogram(
-        "oms_ims_request_seconds", "Latency of one IMS validate call (failed ones too)",
+        "oms_chunk_seconds",
+        "Time to process one chunk, from its start to its counts stored (chunks that finished)",
         registry=None,
-        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)),
+        buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 900),
+    ),
+    "IMS_REQUEST_SECONDS": lambda: Histogram(
+        "oms_ims_request_seconds",
+        "Latency of one IMS validate call (failed ones too)",
+        registry=None,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    ),
     "KAFKA_DELIVERY_FAILURES": lambda: Counter(
-        "oms_kafka_delivery_failures", "Order events Kafka reported as not delivered "
-        "(kept in the outbox for republishing)", registry=None),
+        "oms_kafka_delivery_failures",
+        "Order events Kafka reported as not delivered (kept in the outbox for republishing)",
+        registry=None,
+    ),
 }
 _built: dict[str, object] = {}
 _lock = threading.Lock()
@@ -77,8 +83,9 @@ def enable_multiprocess(directory: Path) -> None:
     """Make this process and its future children write samples as files in ``directory``,
     emptied first. Call in the worker's main process before the pool starts."""
     if _built:
-        log.warning("metrics %s were used before multiprocess mode: they stay in-process",
-                    sorted(_built))
+        log.warning(
+            "metrics %s were used before multiprocess mode: they stay in-process", sorted(_built)
+        )
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     # prometheus_client reads the directory from the environment (also in forked children).

@@ -47,9 +47,11 @@ class UploadCountsCollector:
             uploads.add_metric([status], count)
         yield uploads
         rows = CounterMetricFamily(
-            "oms_rows", "Rows of finished chunks by outcome; processed = valid + invalid, "
+            "oms_rows",
+            "Rows of finished chunks by outcome; processed = valid + invalid, "
             "duplicate is the part of invalid whose order_id was already used",
-            labels=["outcome"])
+            labels=["outcome"],
+        )
         for outcome in ("valid", "invalid", "duplicate"):
             rows.add_metric([outcome], stats["rows"][outcome])
         yield rows

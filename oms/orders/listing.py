@@ -23,8 +23,14 @@ MAX_BLOCKS = 60  # blocks one page may examine (3,000 orders)
 
 
 @mongo.translating
-def list_orders(page_size: int, cursor: str | None = None, *, upload_id: str | None = None,
-                status: str | None = None, hub_id: str | None = None) -> Page:
+def list_orders(
+    page_size: int,
+    cursor: str | None = None,
+    *,
+    upload_id: str | None = None,
+    status: str | None = None,
+    hub_id: str | None = None,
+) -> Page:
     """One page of the orders matching the filters, and the cursor of the next page
     (None when no order is left)."""
     query = {name: value for name, value in (("status", status), ("hub_id", hub_id)) if value}
@@ -33,8 +39,11 @@ def list_orders(page_size: int, cursor: str | None = None, *, upload_id: str | N
     examined = 0
     for upload, block in _blocks(start, upload_id):
         if examined == MAX_BLOCKS:
-            page.next = (_position(page.items[-1]) if page.items
-                         else _encode(upload, block, _after(start, upload, block)))
+            page.next = (
+                _position(page.items[-1])
+                if page.items
+                else _encode(upload, block, _after(start, upload, block))
+            )
             return page
         examined += 1
         after_row = _after(start, upload, block)
@@ -84,5 +93,6 @@ def _encode(upload: dict[str, Any], block: int, row: int) -> str:
 def _position(order: dict[str, Any]) -> str:
     """The cursor of the page that starts just after ``order``."""
     block = int(order["block"].rsplit(":", 1)[1])
-    return encode_cursor({"s": order["seq"], "u": order["upload_id"], "b": block,
-                          "r": order["row_number"]})
+    return encode_cursor(
+        {"s": order["seq"], "u": order["upload_id"], "b": block, "r": order["row_number"]}
+    )

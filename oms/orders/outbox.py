@@ -35,9 +35,11 @@ def chunks_with_unconfirmed_events(limit: int) -> list[dict]:
 
 @mongo.translating
 def set_unconfirmed_events(chunk_id: str, payloads: list[dict]) -> None:
-    mongo.update_one(repo.chunks(), {"_id": chunk_id},
-                     {"$set": {"unconfirmed_events": payloads,
-                               "events_pending": bool(payloads)}})
+    mongo.update_one(
+        repo.chunks(),
+        {"_id": chunk_id},
+        {"$set": {"unconfirmed_events": payloads, "events_pending": bool(payloads)}},
+    )
 
 
 def republish_pending(limit_chunks: int = 50) -> dict:

@@ -38,8 +38,7 @@ def blocks_of(upload_id: str, first_ordinal: int, records: int) -> list[str]:
     if records <= 0:
         return []
     last = first_ordinal + records - 1
-    return [f"{upload_id}:{n}" for n in range(first_ordinal // BLOCK_ROWS,
-                                               last // BLOCK_ROWS + 1)]
+    return [f"{upload_id}:{n}" for n in range(first_ordinal // BLOCK_ROWS, last // BLOCK_ROWS + 1)]
 
 
 def orders():
@@ -94,8 +93,12 @@ def insert_orders(documents: list[dict], rerun_blocks: list[str] | None = None) 
         return outcome
     if rerun_blocks:
         wanted = {d["_id"] for d in documents}
-        mine = {doc["_id"]: doc for block in rerun_blocks
-                for doc in orders().find({"block": block}) if doc["_id"] in wanted}
+        mine = {
+            doc["_id"]: doc
+            for block in rerun_blocks
+            for doc in orders().find({"block": block})
+            if doc["_id"] in wanted
+        }
         outcome.stored.extend(mine.values())
         documents = [d for d in documents if d["_id"] not in mine]
     failed: set[int] = set()

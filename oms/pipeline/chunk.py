@@ -27,9 +27,12 @@ log = logging.getLogger(__name__)
 # The in-file case within one chunk is caught by the schema with the first line; across
 # chunks or uploads the store's unique index catches it (without saying where: finding
 # the holder would cost a collection scan on FerretDB, see oms/orders/store.py).
-DUPLICATE_IN_STORE = Reason("order_id", reasons.DUPLICATE_IN_STORE,
-                            "duplicate order_id, already used by another order "
-                            "(an earlier row of this file or an earlier upload)")
+DUPLICATE_IN_STORE = Reason(
+    "order_id",
+    reasons.DUPLICATE_IN_STORE,
+    "duplicate order_id, already used by another order "
+    "(an earlier row of this file or an earlier upload)",
+)
 
 
 def process_chunk(upload_id: str, index: int) -> dict:
@@ -54,20 +57,24 @@ def process_chunk(upload_id: str, index: int) -> dict:
     # to the chunk's own range in case the reader sees more records than the splitter.
     first_ordinal = index * upload["chunk_rows"]
     last_position = max(chunk["rows"] - 1, 0)
-    ordinal = {record.line: first_ordinal + min(position, last_position)
-               for position, record in enumerate(records)}
+    ordinal = {
+        record.line: first_ordinal + min(position, last_position)
+        for position, record in enumerate(records)
+    }
     valid, invalid = validate_records(records)
     valid, invalid = check_inventory(valid, invalid, header)
 
     created_at = datetime.now(UTC)
     outcome = store.insert_orders(
         [store.order_document(row, upload_id, ordinal[row.line], created_at) for row in valid],
-        rerun_blocks=store.blocks_of(upload_id, first_ordinal, chunk["rows"]) if attempt > 1
+        rerun_blocks=store.blocks_of(upload_id, first_ordinal, chunk["rows"])
+        if attempt > 1
         else None,
     )
     by_line = {row.line: row for row in valid}
-    invalid.extend(reject(by_line[doc["row_number"]], DUPLICATE_IN_STORE)
-                   for doc in outcome.duplicates)
+    invalid.extend(
+        reject(by_line[doc["row_number"]], DUPLICATE_IN_STORE) for doc in outcome.duplicates
+    )
 
     unconfirmed = outbox.publish([events.order_created(doc) for doc in outcome.stored])
 
@@ -80,25 +87,29 @@ def process_chunk(upload_id: str, index: int) -> dict:
         "duplicate": sum(1 for row in invalid if _is_duplicate(row)),
     }
     by_hub = dict(Counter(doc["hub_id"] for doc in outcome.stored))
-    repo.finish_chunk(upload_id, index, counts, by_hub, part, unconfirmed,
-                      time.monotonic() - began)
+    repo.finish_chunk(upload_id, index, counts, by_hub, part, unconfirmed, time.monotonic() - began)
     repo.add_chunk_counts(upload_id, index, counts, by_hub)
     metrics.CHUNK_SECONDS.observe(time.monotonic() - began)
     log.info("chunk done", extra={"upload_id": upload_id, "chunk": index, **counts})
     return counts
 
 
-def check_inventory(valid: list[OrderRow], invalid: list[InvalidRow],
-                    header: Header) -> tuple[list[OrderRow], list[InvalidRow]]:
+def check_inventory(
+    valid: list[OrderRow], invalid: list[InvalidRow], header: Header
+) -> tuple[list[OrderRow], list[InvalidRow]]:
     """Ask IMS, once for the chunk's distinct pairs, whether each SKU and hub exists.
 
     Rows already invalid are asked about too, so a row reports every failing field.
     Returns the rows still valid and all invalid rows (errors in column order).
     """
+
     def pair_of(row: InvalidRow) -> tuple[str, str]:
-        return tuple(row.cells[header.index[name]].strip()  # type: ignore[return-value]
-                     if header.index[name] < len(row.cells) else ""
-                     for name in ("sku", "hub_id"))
+        return tuple(
+            row.cells[header.index[name]].strip()  # type: ignore[return-value]
+            if header.index[name] < len(row.cells)
+            else ""
+            for name in ("sku", "hub_id")
+        )
 
     pairs = {(row.sku, row.hub_id) for row in valid}
     pairs |= {pair for row in invalid if any(pair := pair_of(row))}

@@ -16,6 +16,7 @@ from oms.uploads.status import ChunkStatus, UploadStatus
 
 log = logging.getLogger(__name__)
 
+
 def finalize_upload(upload_id: str) -> dict:
     upload = repo.get_upload(upload_id)
     if upload["status"] not in (UploadStatus.PROCESSING, UploadStatus.FINALIZING):
@@ -25,26 +26,33 @@ def finalize_upload(upload_id: str) -> dict:
         return _lost(upload_id, UploadStatus.FINALIZING)
     chunk_docs = repo.list_chunks(upload_id)
     failed = [c for c in chunk_docs if c["status"] != ChunkStatus.DONE]
-    counts = {name: sum(c["counts"][name] for c in chunk_docs if c["status"] == ChunkStatus.DONE)
-              for name in repo.EMPTY_COUNTS}
-    parts = [c["part_key"] for c in chunk_docs
-             if c["status"] == ChunkStatus.DONE and c.get("part_key")]
+    counts = {
+        name: sum(c["counts"][name] for c in chunk_docs if c["status"] == ChunkStatus.DONE)
+        for name in repo.EMPTY_COUNTS
+    }
+    parts = [
+        c["part_key"] for c in chunk_docs if c["status"] == ChunkStatus.DONE and c.get("part_key")
+    ]
     invalid_key = None
     if parts:
         invalid_key = keys.invalid_key(upload_id)
         join_parts(invalid_key, invalid_header(upload["columns"]), parts)
-    fields = {"counts": counts, "invalid_file_key": invalid_key,
-              "invalid_file": keys.invalid_file_name(upload_id) if invalid_key else None,
-              "timings.finished_at": repo.now(),
-              "failed_chunks": [c["index"] for c in failed],
-              "counted_chunks": [c["index"] for c in chunk_docs
-                                 if c["status"] == ChunkStatus.DONE]}
+    fields = {
+        "counts": counts,
+        "invalid_file_key": invalid_key,
+        "invalid_file": keys.invalid_file_name(upload_id) if invalid_key else None,
+        "timings.finished_at": repo.now(),
+        "failed_chunks": [c["index"] for c in failed],
+        "counted_chunks": [c["index"] for c in chunk_docs if c["status"] == ChunkStatus.DONE],
+    }
     target = UploadStatus.FAILED if failed else UploadStatus.COMPLETED
     fields["error"] = None
     if failed:
         first = failed[0]
-        fields["error"] = (f"{len(failed)} of {len(chunk_docs)} chunks failed; chunk "
-                           f"{first['index']}: {(first.get('error') or 'not processed')[:300]}")
+        fields["error"] = (
+            f"{len(failed)} of {len(chunk_docs)} chunks failed; chunk "
+            f"{first['index']}: {(first.get('error') or 'not processed')[:300]}"
+        )
     if repo.transition(upload_id, target, **fields) is None:
         return _lost(upload_id, target)
     return {"status": str(target), **counts}
@@ -53,8 +61,13 @@ def finalize_upload(upload_id: str) -> dict:
 def _lost(upload_id: str, target: UploadStatus) -> dict:
     """Another finalize_upload (a redelivered chord body) moved the upload first."""
     current = repo.get_upload(upload_id)["status"]
-    log.warning("upload %s: moving to %s lost a race (it is %s)", upload_id, target, current,
-                extra={"upload_id": upload_id})
+    log.warning(
+        "upload %s: moving to %s lost a race (it is %s)",
+        upload_id,
+        target,
+        current,
+        extra={"upload_id": upload_id},
+    )
     return {"status": current}
 
 

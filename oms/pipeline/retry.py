@@ -35,14 +35,17 @@ def plan_retry(upload_id: str) -> RetryPlan:
     """
     upload = repo.get_upload(upload_id)
     if upload["status"] != UploadStatus.FAILED:
-        raise NotRetryable(f"upload {upload_id} is {upload['status']}; only a failed upload "
-                           "can be retried")
+        raise NotRetryable(
+            f"upload {upload_id} is {upload['status']}; only a failed upload can be retried"
+        )
     if not upload.get("chunks_total"):
         if repo.transition(upload_id, UploadStatus.QUEUED, error=None) is None:
             raise NotRetryable(f"upload {upload_id} changed status; try again")
         return RetryPlan(RetryAction.SPLIT)
-    if repo.transition(upload_id, UploadStatus.PROCESSING, error=None,
-                       retried_at=repo.now()) is None:
+    if (
+        repo.transition(upload_id, UploadStatus.PROCESSING, error=None, retried_at=repo.now())
+        is None
+    ):
         raise NotRetryable(f"upload {upload_id} changed status; try again")
     failed = repo.reset_failed_chunks(upload_id)
     mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$inc": {"retries": 1}})

@@ -41,13 +41,18 @@ def split_upload(upload_id: str) -> SplitResult:
     status = UploadStatus(upload["status"])
     if status == UploadStatus.PROCESSING and not upload.get("chord_started"):
         # Crashed after recording the chunks but before starting their tasks.
-        return SplitResult(SplitAction.START_CHUNKS,
-                           tuple(c["index"] for c in repo.list_chunks(upload_id)))
+        return SplitResult(
+            SplitAction.START_CHUNKS, tuple(c["index"] for c in repo.list_chunks(upload_id))
+        )
     if status not in (UploadStatus.QUEUED, UploadStatus.SPLITTING):
         log.info("upload %s is %s: nothing to split", upload_id, status)
         return SKIP
-    if repo.transition(upload_id, UploadStatus.SPLITTING,
-                       **{"timings.split_started_at": repo.now()}) is None:
+    if (
+        repo.transition(
+            upload_id, UploadStatus.SPLITTING, **{"timings.split_started_at": repo.now()}
+        )
+        is None
+    ):
         return _lost(upload_id, UploadStatus.SPLITTING)
 
     try:
@@ -63,30 +68,42 @@ def split_upload(upload_id: str) -> SplitResult:
     rows_per_chunk = upload.get("chunk_rows") or get_settings().chunk_rows
     spans = split_into_chunks(blocks, header.data_offset, rows_per_chunk, header.data_line)
     total, records = repo.save_chunks(upload_id, spans)
-    fields = {"chunks_total": total, "rows_total": records, "columns": list(header.columns),
-              "extra_columns": list(header.extra), "timings.split_done_at": repo.now()}
+    fields = {
+        "chunks_total": total,
+        "rows_total": records,
+        "columns": list(header.columns),
+        "extra_columns": list(header.extra),
+        "timings.split_done_at": repo.now(),
+    }
     if total == 0:
-        if repo.transition(upload_id, UploadStatus.COMPLETED, **fields,
-                           **{"timings.finished_at": repo.now()}) is None:
+        if (
+            repo.transition(
+                upload_id, UploadStatus.COMPLETED, **fields, **{"timings.finished_at": repo.now()}
+            )
+            is None
+        ):
             return _lost(upload_id, UploadStatus.COMPLETED)
         return SplitResult(SplitAction.DONE)
-    if repo.transition(upload_id, UploadStatus.PROCESSING, chord_started=False,
-                       **fields) is None:
+    if repo.transition(upload_id, UploadStatus.PROCESSING, chord_started=False, **fields) is None:
         return _lost(upload_id, UploadStatus.PROCESSING)
     return SplitResult(SplitAction.START_CHUNKS, tuple(range(total)))
 
 
 def _reject(upload_id: str, message: str, code: str) -> None:
-    if repo.transition(upload_id, UploadStatus.REJECTED, error=message,
-                       error_code=code) is None:
+    if repo.transition(upload_id, UploadStatus.REJECTED, error=message, error_code=code) is None:
         _lost(upload_id, UploadStatus.REJECTED)
 
 
 def _lost(upload_id: str, target: UploadStatus) -> SplitResult:
     """Another run of the split moved the upload first: it owns what comes next."""
     current = repo.get_upload(upload_id)["status"]
-    log.warning("upload %s: moving to %s lost a race (it is %s); leaving it to the winner",
-                upload_id, target, current, extra={"upload_id": upload_id})
+    log.warning(
+        "upload %s: moving to %s lost a race (it is %s); leaving it to the winner",
+        upload_id,
+        target,
+        current,
+        extra={"upload_id": upload_id},
+    )
     return SKIP
 
 

@@ -48,8 +48,12 @@ class _TTLCache:
     def get_many(self, pairs: set[Pair], ttl: float) -> dict[Pair, PairCheck]:
         now = time.monotonic()
         with self._lock:
-            return {p: v for p in pairs if (e := self._entries.get(p)) and now - e[0] < ttl
-                    for v in (e[1],)}
+            return {
+                p: v
+                for p in pairs
+                if (e := self._entries.get(p)) and now - e[0] < ttl
+                for v in (e[1],)
+            }
 
     def put_many(self, answers: dict[Pair, PairCheck]) -> None:
         now = time.monotonic()
@@ -90,7 +94,7 @@ def validate_pairs(pairs: set[Pair]) -> dict[Pair, PairCheck]:
     known = cache.get_many(pairs, settings.ims_cache_ttl_s)
     missing = sorted(pairs - known.keys())
     for start in range(0, len(missing), MAX_ITEMS_PER_CALL):
-        answers = _ask(missing[start:start + MAX_ITEMS_PER_CALL])
+        answers = _ask(missing[start : start + MAX_ITEMS_PER_CALL])
         cache.put_many(answers)
         known.update(answers)
     return known
@@ -101,15 +105,14 @@ def _ask(pairs: list[Pair]) -> dict[Pair, PairCheck]:
     body = {"items": [{"sku": sku, "hub_id": hub} for sku, hub in pairs]}
     try:
         with metrics.IMS_REQUEST_SECONDS.time():
-            response = session().post(f"{settings.ims_url}/v1/validate", json=body,
-                                      timeout=settings.ims_timeout_s)
+            response = session().post(
+                f"{settings.ims_url}/v1/validate", json=body, timeout=settings.ims_timeout_s
+            )
     except requests.RequestException as exc:
         raise Unavailable(f"IMS unreachable: {exc}") from exc
     if response.status_code != 200:
-        raise Unavailable(f"IMS answered {response.status_code} to validate: "
-                          f"{response.text[:200]}")
+        raise Unavailable(f"IMS answered {response.status_code} to validate: {response.text[:200]}")
     return {
-        (item["sku"], item["hub_id"]): PairCheck(bool(item["sku_exists"]),
-                                                bool(item["hub_exists"]))
+        (item["sku"], item["hub_id"]): PairCheck(bool(item["sku_exists"]), bool(item["hub_exists"]))
         for item in response.json()["items"]
     }

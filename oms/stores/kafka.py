@@ -26,15 +26,17 @@ class Message:
 
 @per_process
 def producer() -> Producer:
-    return Producer({
-        "bootstrap.servers": get_settings().kafka_bootstrap,
-        "enable.idempotence": True,  # implies acks=all
-        "acks": "all",
-        "linger.ms": 20,
-        "compression.type": "lz4",
-        "message.timeout.ms": 30000,
-        "log_level": 3,
-    })
+    return Producer(
+        {
+            "bootstrap.servers": get_settings().kafka_bootstrap,
+            "enable.idempotence": True,  # implies acks=all
+            "acks": "all",
+            "linger.ms": 20,
+            "compression.type": "lz4",
+            "message.timeout.ms": 30000,
+            "log_level": 3,
+        }
+    )
 
 
 def ping() -> None:
@@ -75,8 +77,12 @@ def publish(messages: Iterable[Message], timeout: float = 30.0) -> set[str]:
             payload = json.dumps(message.value, separators=(",", ":")).encode()
             while True:
                 try:
-                    kafka.produce(message.topic, key=message.key.encode(), value=payload,
-                                  on_delivery=on_delivery)
+                    kafka.produce(
+                        message.topic,
+                        key=message.key.encode(),
+                        value=payload,
+                        on_delivery=on_delivery,
+                    )
                     queued += 1
                     break
                 except BufferError:

@@ -81,13 +81,19 @@ LOOKUPS: dict[str, tuple[str, ...]] = {
 # gets only the unique ones: its B-trees serve no query (``ferretdb_store`` adds the
 # indexes it uses instead) and each would cost every write.
 INDEXES: dict[str, list[IndexModel]] = {
-    "orders": [IndexModel("order_id", unique=True, name="order_id_unique"),
-               IndexModel("block", name="block")],
-    "uploads": [IndexModel("seq", unique=True, name="seq_unique"),
-                IndexModel("block", name="block"),
-                IndexModel("status", name="status")],
-    "chunks": [IndexModel([("upload_id", 1), ("index", 1)], name="upload_chunk"),
-               IndexModel("events_pending", name="events_pending")],
+    "orders": [
+        IndexModel("order_id", unique=True, name="order_id_unique"),
+        IndexModel("block", name="block"),
+    ],
+    "uploads": [
+        IndexModel("seq", unique=True, name="seq_unique"),
+        IndexModel("block", name="block"),
+        IndexModel("status", name="status"),
+    ],
+    "chunks": [
+        IndexModel([("upload_id", 1), ("index", 1)], name="upload_chunk"),
+        IndexModel("events_pending", name="events_pending"),
+    ],
 }
 
 
@@ -103,16 +109,19 @@ def translated() -> Iterator[None]:
 def translating(function: F) -> F:
     """Decorate a function (or generator) that uses the store: see ``translated``."""
     if inspect.isgeneratorfunction(function):
+
         @functools.wraps(function)
         def generator(*args: Any, **kwargs: Any) -> Any:
             with translated():
                 yield from function(*args, **kwargs)
+
         return generator  # type: ignore[return-value]
 
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
         with translated():
             return function(*args, **kwargs)
+
     return call  # type: ignore[return-value]
 
 
@@ -155,8 +164,10 @@ def ensure_indexes(database: Database | None = None) -> None:
             if exc.code != NAMESPACE_EXISTS:
                 raise
     for name, models in INDEXES.items():
-        create_indexes(database[name], [model for model in models
-                                        if not ferretdb or model.document.get("unique")])
+        create_indexes(
+            database[name],
+            [model for model in models if not ferretdb or model.document.get("unique")],
+        )
     if ferretdb:
         from devstack import ferretdb_store
 
@@ -180,7 +191,8 @@ def is_write_conflict(exc: OperationFailure) -> bool:
     """MongoDB's WriteConflict, or the local store's version trigger refusing a stale
     write (FerretDB reports it as InternalError with PostgreSQL's SQLSTATE 40001)."""
     return not isinstance(exc, BulkWriteError) and _is_conflict_error(
-        {"code": exc.code, "errmsg": str(exc)})
+        {"code": exc.code, "errmsg": str(exc)}
+    )
 
 
 @translating
@@ -200,25 +212,30 @@ def _retrying(write: Callable[[], T], upsert: bool = False) -> T:
     raise AssertionError("unreachable")
 
 
-def update_one(collection: Collection, query: dict[str, Any], update: dict[str, Any],
-               *, upsert: bool = False) -> UpdateResult:
+def update_one(
+    collection: Collection, query: dict[str, Any], update: dict[str, Any], *, upsert: bool = False
+) -> UpdateResult:
     """``collection.update_one`` that bumps ``_v`` and retries a write conflict. A retry
     evaluates ``query`` again, so a conditional update that lost a race matches nothing."""
-    return _retrying(lambda: collection.update_one(query, _versioned(update), upsert=upsert),
-                     upsert)
+    return _retrying(
+        lambda: collection.update_one(query, _versioned(update), upsert=upsert), upsert
+    )
 
 
-def find_one_and_update(collection: Collection, query: dict[str, Any],
-                        update: dict[str, Any], **options: Any) -> dict[str, Any] | None:
+def find_one_and_update(
+    collection: Collection, query: dict[str, Any], update: dict[str, Any], **options: Any
+) -> dict[str, Any] | None:
     """``collection.find_one_and_update`` that bumps ``_v`` and retries a write conflict."""
-    return _retrying(lambda: collection.find_one_and_update(query, _versioned(update),
-                                                            **options),
-                     options.get("upsert", False))
+    return _retrying(
+        lambda: collection.find_one_and_update(query, _versioned(update), **options),
+        options.get("upsert", False),
+    )
 
 
 @translating
-def bulk_update(collection: Collection,
-                updates: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> int:
+def bulk_update(
+    collection: Collection, updates: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+) -> int:
     """Apply (query, update) pairs unordered, in commands of at most MAX_BULK_OPERATIONS
     (FerretDB defect above), each bumping ``_v``; returns how many documents changed.
 
@@ -230,14 +247,15 @@ def bulk_update(collection: Collection,
     for attempt in range(CONFLICT_RETRIES):
         conflicts: list[pymongo.UpdateOne] = []
         for start in range(0, len(pending), MAX_BULK_OPERATIONS):
-            batch = pending[start:start + MAX_BULK_OPERATIONS]
+            batch = pending[start : start + MAX_BULK_OPERATIONS]
             try:
                 modified += collection.bulk_write(batch, ordered=False).modified_count
             except BulkWriteError as exc:
                 details = exc.details
                 refused = details.get("writeErrors", [])
                 if details.get("writeConcernErrors") or not all(
-                        _is_conflict_error(e) for e in refused):
+                    _is_conflict_error(e) for e in refused
+                ):
                     raise
                 modified += details.get("nModified", 0)
                 conflicts.extend(batch[e["index"]] for e in refused)
@@ -250,4 +268,5 @@ def bulk_update(collection: Collection,
 
 def _is_conflict_error(error: dict[str, Any]) -> bool:
     return error.get("code") == WRITE_CONFLICT or (
-        error.get("code") == 1 and "SQLSTATE 40001" in error.get("errmsg", ""))
+        error.get("code") == 1 and "SQLSTATE 40001" in error.get("errmsg", "")
+    )

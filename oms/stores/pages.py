@@ -47,11 +47,14 @@ def decode_cursor(cursor: str, *, required: tuple[str, ...]) -> dict[str, Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         position = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeError):
-        raise InvalidCursor("the cursor is not one this API handed out; start without "
-                            "a cursor and follow `next`") from None
+        raise InvalidCursor(
+            "the cursor is not one this API handed out; start without a cursor and follow `next`"
+        ) from None
     if not isinstance(position, dict) or any(
-            not isinstance(position.get(key), int | str) or isinstance(position.get(key), bool)
-            for key in required):
-        raise InvalidCursor("the cursor is not one this API handed out; start without "
-                            "a cursor and follow `next`")
+        not isinstance(position.get(key), int | str) or isinstance(position.get(key), bool)
+        for key in required
+    ):
+        raise InvalidCursor(
+            "the cursor is not one this API handed out; start without a cursor and follow `next`"
+        )
     return position

@@ -29,8 +29,9 @@ def client():
         region_name=settings.aws_region,
         aws_access_key_id=settings.aws_access_key_id,
         aws_secret_access_key=settings.aws_secret_access_key,
-        config=Config(retries={"max_attempts": 5, "mode": "standard"},
-                      s3={"addressing_style": "path"}),
+        config=Config(
+            retries={"max_attempts": 5, "mode": "standard"}, s3={"addressing_style": "path"}
+        ),
     )
 
 
@@ -62,8 +63,10 @@ def ensure_bucket(bucket: str | None = None) -> None:
         try:
             client().create_bucket(Bucket=bucket)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou",
-                                                       "BucketAlreadyExists"}:
+            if exc.response["Error"]["Code"] not in {
+                "BucketAlreadyOwnedByYou",
+                "BucketAlreadyExists",
+            }:
                 raise _translate(exc, "") from exc
     except BotoCoreError as exc:
         raise Unavailable(f"S3 unreachable: {exc}") from exc
@@ -71,8 +74,9 @@ def ensure_bucket(bucket: str | None = None) -> None:
 
 def put_bytes(key: str, data: bytes, content_type: str = "text/csv") -> None:
     try:
-        client().put_object(Bucket=get_settings().s3_bucket, Key=key, Body=data,
-                            ContentType=content_type)
+        client().put_object(
+            Bucket=get_settings().s3_bucket, Key=key, Body=data, ContentType=content_type
+        )
     except (ClientError, BotoCoreError) as exc:
         raise _translate(exc, key) from exc
 
@@ -82,8 +86,9 @@ def get_range(key: str, start: int, end: int) -> bytes:
     if end <= start:
         return b""
     try:
-        response = client().get_object(Bucket=get_settings().s3_bucket, Key=key,
-                                       Range=f"bytes={start}-{end - 1}")
+        response = client().get_object(
+            Bucket=get_settings().s3_bucket, Key=key, Range=f"bytes={start}-{end - 1}"
+        )
         return response["Body"].read()
     except ClientError as exc:
         if _code(exc) == "InvalidRange":
@@ -111,8 +116,9 @@ def size(key: str) -> int:
 def iter_blocks(key: str, start: int = 0, block: int = 1024 * 1024) -> Iterator[bytes]:
     """Stream an object from ``start`` to its end in blocks, holding one block at a time."""
     try:
-        response = client().get_object(Bucket=get_settings().s3_bucket, Key=key,
-                                       Range=f"bytes={start}-")
+        response = client().get_object(
+            Bucket=get_settings().s3_bucket, Key=key, Range=f"bytes={start}-"
+        )
         yield from response["Body"].iter_chunks(block)
     except ClientError as exc:
         if _code(exc) == "InvalidRange":
@@ -149,8 +155,9 @@ class MultipartWriter:
     every part already sent.
     """
 
-    def __init__(self, key: str, content_type: str = "text/csv",
-                 part_bytes: int = MIN_PART_BYTES) -> None:
+    def __init__(
+        self, key: str, content_type: str = "text/csv", part_bytes: int = MIN_PART_BYTES
+    ) -> None:
         self.key = key
         self.size = 0
         self._part_bytes = part_bytes
@@ -159,7 +166,8 @@ class MultipartWriter:
         self._bucket = get_settings().s3_bucket
         try:
             self._upload_id = client().create_multipart_upload(
-                Bucket=self._bucket, Key=key, ContentType=content_type)["UploadId"]
+                Bucket=self._bucket, Key=key, ContentType=content_type
+            )["UploadId"]
         except (ClientError, BotoCoreError) as exc:
             self._spool.close()
             raise _translate(exc, key) from exc
@@ -175,9 +183,14 @@ class MultipartWriter:
         length = self._spool.tell()
         self._spool.seek(0)
         try:
-            response = client().upload_part(Bucket=self._bucket, Key=self.key,
-                                            UploadId=self._upload_id, PartNumber=number,
-                                            Body=self._spool, ContentLength=length)
+            response = client().upload_part(
+                Bucket=self._bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=self._spool,
+                ContentLength=length,
+            )
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, self.key) from exc
         self._parts.append({"ETag": response["ETag"], "PartNumber": number})
@@ -189,17 +202,21 @@ class MultipartWriter:
             self._send()
         self._spool.close()
         try:
-            client().complete_multipart_upload(Bucket=self._bucket, Key=self.key,
-                                               UploadId=self._upload_id,
-                                               MultipartUpload={"Parts": self._parts})
+            client().complete_multipart_upload(
+                Bucket=self._bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, self.key) from exc
 
     def abort(self) -> None:
         self._spool.close()
         try:
-            client().abort_multipart_upload(Bucket=self._bucket, Key=self.key,
-                                            UploadId=self._upload_id)
+            client().abort_multipart_upload(
+                Bucket=self._bucket, Key=self.key, UploadId=self._upload_id
+            )
         except (ClientError, BotoCoreError) as exc:
             log.warning("could not abort multipart upload of %s: %s", self.key, exc)
 

@@ -17,12 +17,14 @@ from oms.stores.process_local import per_process
 @per_process
 def client():
     settings = get_settings()
-    return boto3.client("sqs", endpoint_url=settings.aws_endpoint_url,
-                        region_name=settings.aws_region,
-                        aws_access_key_id=settings.aws_access_key_id,
-                        aws_secret_access_key=settings.aws_secret_access_key,
-                        config=Config(connect_timeout=2, read_timeout=3,
-                                      retries={"max_attempts": 1}))
+    return boto3.client(
+        "sqs",
+        endpoint_url=settings.aws_endpoint_url,
+        region_name=settings.aws_region,
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key,
+        config=Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 1}),
+    )
 
 
 def ping() -> None:

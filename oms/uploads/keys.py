@@ -1,8 +1,8 @@
 """Where an upload's files live in S3: the uploaded file, invalid-row parts, the invalid file.
 
-    uploads/<upload_id>/<filename>        the file as received
-    invalid/<upload_id>/part-<n>.csv      one chunk's invalid rows
-    invalid/<upload_id>.csv               the upload's invalid-rows file (its "name")
+uploads/<upload_id>/<filename>        the file as received
+invalid/<upload_id>/part-<n>.csv      one chunk's invalid rows
+invalid/<upload_id>.csv               the upload's invalid-rows file (its "name")
 """
 
 from __future__ import annotations

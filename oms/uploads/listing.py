@@ -35,8 +35,7 @@ def newest_first(from_seq: int = 0) -> Iterator[dict[str, Any]]:
 
 
 @mongo.translating
-def list_uploads(page_size: int, cursor: str | None = None,
-                 status: str | None = None) -> Page:
+def list_uploads(page_size: int, cursor: str | None = None, status: str | None = None) -> Page:
     """One page of uploads, newest first, optionally of one status."""
     start = decode_cursor(cursor, required=("s",))["s"] if cursor else sequence.latest(uploads())
     page = Page()

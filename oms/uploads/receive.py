@@ -23,8 +23,14 @@ from oms.stores import s3
 from oms.uploads import keys
 
 READ_BYTES = 256 * 1024
-CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
-             "application/octet-stream", ""}
+CSV_TYPES = {
+    "text/csv",
+    "application/csv",
+    "text/plain",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+    "",
+}
 
 
 class UploadRefused(OMSError):
@@ -51,19 +57,20 @@ def safe_filename(name: str) -> str:
     return base or "upload.csv"
 
 
-def receive_upload(stream: BinaryIO, content_type: str, max_bytes: int,
-                   field: str = "file") -> ReceivedFile:
+def receive_upload(
+    stream: BinaryIO, content_type: str, max_bytes: int, field: str = "file"
+) -> ReceivedFile:
     """Read the multipart body from ``stream``; store its ``field`` file in S3."""
     mimetype, options = parse_options_header(content_type or "")
     if mimetype != "multipart/form-data":
-        raise UploadRefused(415, "not_multipart",
-                            f"send the file as multipart/form-data in a field named '{field}'")
+        raise UploadRefused(
+            415, "not_multipart", f"send the file as multipart/form-data in a field named '{field}'"
+        )
     boundary = options.get("boundary")
     if not boundary:
         raise UploadRefused(400, "bad_request", "multipart body without a boundary")
     # The limit bounds the decoder's buffer (one read plus a partial event), not the file.
-    decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=4 * READ_BYTES,
-                               max_parts=16)
+    decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=4 * READ_BYTES, max_parts=16)
     receiver: _FileReceiver | None = None
     in_file = False
     done = False
@@ -107,8 +114,9 @@ class _FileReceiver:
         self.filename = safe_filename(event.filename)
         part_type = parse_options_header(event.headers.get("Content-Type", ""))[0]
         if not self.filename.lower().endswith(".csv") and part_type not in CSV_TYPES - {""}:
-            raise UploadRefused(415, "not_csv",
-                                f"{self.filename!r} is not a CSV file (expected a .csv file)")
+            raise UploadRefused(
+                415, "not_csv", f"{self.filename!r} is not a CSV file (expected a .csv file)"
+            )
         self.max_bytes = max_bytes
         self.upload_id = uuid.uuid4().hex
         self.key = keys.upload_key(self.upload_id, self.filename)
@@ -121,8 +129,9 @@ class _FileReceiver:
     def write(self, data: bytes) -> None:
         self.size += len(data)
         if self.size > self.max_bytes:
-            raise UploadRefused(413, "too_large",
-                                f"the file is larger than the limit of {self.max_bytes} bytes")
+            raise UploadRefused(
+                413, "too_large", f"the file is larger than the limit of {self.max_bytes} bytes"
+            )
         self.digest.update(data)
         if self.writer is None:
             self.head += data
@@ -141,8 +150,9 @@ class _FileReceiver:
         if self.writer is None:
             self._start()
         self.writer.complete()
-        return ReceivedFile(self.upload_id, self.filename, self.key, self.size,
-                            self.digest.hexdigest(), self.header)
+        return ReceivedFile(
+            self.upload_id, self.filename, self.key, self.size, self.digest.hexdigest(), self.header
+        )
 
     def abort(self) -> None:
         if self.writer is not None:
@@ -157,7 +167,12 @@ def check_head(head: bytes, filename: str) -> Header:
         status = 400 if exc.code == "empty_file" else 415 if exc.code == "not_csv" else 422
         raise UploadRefused(status, exc.code, f"{filename}: {exc.message}") from exc
     if header.missing:
-        raise UploadRefused(422, "missing_columns", f"{filename}: {header.missing_message()}",
-                            missing=list(header.missing), found=list(header.columns),
-                            suggestions=header.renaming_hints())
+        raise UploadRefused(
+            422,
+            "missing_columns",
+            f"{filename}: {header.missing_message()}",
+            missing=list(header.missing),
+            found=list(header.columns),
+            suggestions=header.renaming_hints(),
+        )
     return header

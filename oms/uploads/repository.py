@@ -36,9 +36,17 @@ EMPTY_COUNTS = {"rows": 0, "valid": 0, "invalid": 0, "duplicate": 0}
 
 
 @mongo.translating
-def create_upload(upload_id: str, *, filename: str, key: str, size: int, sha256: str,
-                  chunk_rows: int, status: UploadStatus = UploadStatus.QUEUED,
-                  error: str | None = None) -> dict:
+def create_upload(
+    upload_id: str,
+    *,
+    filename: str,
+    key: str,
+    size: int,
+    sha256: str,
+    chunk_rows: int,
+    status: UploadStatus = UploadStatus.QUEUED,
+    error: str | None = None,
+) -> dict:
     stamp = now()
     doc: dict[str, Any] = {
         "_id": upload_id,
@@ -107,12 +115,23 @@ def save_chunks(upload_id: str, spans: Iterable[Any]) -> tuple[int, int]:
     for span in spans:
         total += 1
         records += span.rows
-        batch.append({"_id": chunk_key(upload_id, span.index), "_v": 0,
-                      "upload_id": upload_id,
-                      "index": span.index, "start": span.start,
-                      "end": span.end, "first_line": span.first_line, "rows": span.rows,
-                      "status": str(ChunkStatus.PENDING), "attempts": 0,
-                      "counts": dict(EMPTY_COUNTS), "error": None, "created_at": now()})
+        batch.append(
+            {
+                "_id": chunk_key(upload_id, span.index),
+                "_v": 0,
+                "upload_id": upload_id,
+                "index": span.index,
+                "start": span.start,
+                "end": span.end,
+                "first_line": span.first_line,
+                "rows": span.rows,
+                "status": str(ChunkStatus.PENDING),
+                "attempts": 0,
+                "counts": dict(EMPTY_COUNTS),
+                "error": None,
+                "created_at": now(),
+            }
+        )
         if len(batch) >= 500:
             _insert_new(batch)
             batch = []
@@ -160,18 +179,33 @@ def start_chunk_attempt(upload_id: str, index: int) -> int:
 
 
 @mongo.translating
-def finish_chunk(upload_id: str, index: int, counts: dict, by_hub: dict[str, int],
-                 part_key: str | None, unconfirmed_events: list[dict], seconds: float) -> bool:
+def finish_chunk(
+    upload_id: str,
+    index: int,
+    counts: dict,
+    by_hub: dict[str, int],
+    part_key: str | None,
+    unconfirmed_events: list[dict],
+    seconds: float,
+) -> bool:
     """Mark the chunk done with its counts and the events Kafka did not confirm;
     False if it was already done (a re-run)."""
     result = mongo.update_one(
         chunks(),
-        {"_id": chunk_key(upload_id, index),
-         "status": {"$in": chunk_sources_of(ChunkStatus.DONE)}},
-        {"$set": {"status": str(ChunkStatus.DONE), "counts": counts, "by_hub": by_hub,
-                  "part_key": part_key, "error": None, "seconds": round(seconds, 3),
-                  "unconfirmed_events": unconfirmed_events,
-                  "events_pending": bool(unconfirmed_events), "finished_at": now()}},
+        {"_id": chunk_key(upload_id, index), "status": {"$in": chunk_sources_of(ChunkStatus.DONE)}},
+        {
+            "$set": {
+                "status": str(ChunkStatus.DONE),
+                "counts": counts,
+                "by_hub": by_hub,
+                "part_key": part_key,
+                "error": None,
+                "seconds": round(seconds, 3),
+                "unconfirmed_events": unconfirmed_events,
+                "events_pending": bool(unconfirmed_events),
+                "finished_at": now(),
+            }
+        },
     )
     return result.modified_count == 1
 
@@ -180,13 +214,14 @@ def finish_chunk(upload_id: str, index: int, counts: dict, by_hub: dict[str, int
 def fail_chunk(upload_id: str, index: int, error: str) -> None:
     result = mongo.update_one(
         chunks(),
-        {"_id": chunk_key(upload_id, index),
-         "status": {"$in": chunk_sources_of(ChunkStatus.FAILED)}},
+        {
+            "_id": chunk_key(upload_id, index),
+            "status": {"$in": chunk_sources_of(ChunkStatus.FAILED)},
+        },
         {"$set": {"status": str(ChunkStatus.FAILED), "error": error, "finished_at": now()}},
     )
     if result.modified_count:
-        mongo.update_one(uploads(), {"_id": upload_id},
-                         {"$addToSet": {"failed_chunks": index}})
+        mongo.update_one(uploads(), {"_id": upload_id}, {"$addToSet": {"failed_chunks": index}})
 
 
 @mongo.translating
@@ -194,9 +229,14 @@ def reset_failed_chunks(upload_id: str) -> list[int]:
     """Failed chunks back to pending (one update per chunk: few, and keyed by _id)."""
     failed = [c["index"] for c in list_chunks(upload_id) if c["status"] != ChunkStatus.DONE]
     for index in failed:
-        mongo.update_one(chunks(), {"_id": chunk_key(upload_id, index),
-                                    "status": {"$in": chunk_sources_of(ChunkStatus.PENDING)}},
-                         {"$set": {"status": str(ChunkStatus.PENDING), "error": None}})
+        mongo.update_one(
+            chunks(),
+            {
+                "_id": chunk_key(upload_id, index),
+                "status": {"$in": chunk_sources_of(ChunkStatus.PENDING)},
+            },
+            {"$set": {"status": str(ChunkStatus.PENDING), "error": None}},
+        )
     mongo.update_one(uploads(), {"_id": upload_id}, {"$set": {"failed_chunks": []}})
     return failed
 

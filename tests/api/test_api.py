@@ -15,17 +15,30 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def finished(api, pipeline):
     """One completed upload with two valid orders at different hubs and one invalid row."""
-    rows = [valid_row(1, prefix="APIT"), valid_row(2, prefix="APIT"),
-            valid_row(3, prefix="APIT", quantity="-1")]
+    rows = [
+        valid_row(1, prefix="APIT"),
+        valid_row(2, prefix="APIT"),
+        valid_row(3, prefix="APIT", quantity="-1"),
+    ]
     return wait_for_upload(api, upload_bytes(api, "api.csv", to_csv(rows))["upload_id"])
 
 
 def test_openapi_describes_every_endpoint(api):
     spec = api.get("/openapi.json").get_json()
 
-    assert {"/upload", "/uploads", "/uploads/{upload_id}", "/uploads/{upload_id}/retry",
-            "/orders", "/orders/{order_id}", "/invalid-files", "/invalid-files/{name}",
-            "/stats", "/healthz", "/readyz"} <= set(spec["paths"])
+    assert {
+        "/upload",
+        "/uploads",
+        "/uploads/{upload_id}",
+        "/uploads/{upload_id}/retry",
+        "/orders",
+        "/orders/{order_id}",
+        "/invalid-files",
+        "/invalid-files/{name}",
+        "/stats",
+        "/healthz",
+        "/readyz",
+    } <= set(spec["paths"])
     upload = spec["paths"]["/upload"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert {"202", "413", "415", "422"} <= set(upload["responses"])
@@ -173,9 +186,11 @@ def test_upload_of_a_non_csv_name_is_415(api, settings):
     import io
 
     before = Written.now(settings)
-    response = api.post("/upload", data={"file": (io.BytesIO(b"a,b\n1,2\n"), "orders.exe",
-                                                  "application/x-msdownload")},
-                        content_type="multipart/form-data")
+    response = api.post(
+        "/upload",
+        data={"file": (io.BytesIO(b"a,b\n1,2\n"), "orders.exe", "application/x-msdownload")},
+        content_type="multipart/form-data",
+    )
 
     assert response.status_code == 415
     assert response.get_json()["code"] == "not_csv"
@@ -189,9 +204,15 @@ def test_upload_over_the_size_limit_is_413_and_nothing_is_stored(settings):
     before = Written.now(settings)
 
     with changed(settings, max_upload_bytes=1000) as small:
-        response = create_app(small).test_client().post(
-            "/upload", data={"file": (io.BytesIO(data), "b.csv")},
-            content_type="multipart/form-data")
+        response = (
+            create_app(small)
+            .test_client()
+            .post(
+                "/upload",
+                data={"file": (io.BytesIO(data), "b.csv")},
+                content_type="multipart/form-data",
+            )
+        )
 
     assert response.status_code == 413
     assert response.get_json()["code"] == "too_large"

@@ -32,8 +32,9 @@ def _children(pid: int) -> list[int]:
 @pytest.fixture
 def lone_api(fresh_settings, tmp_path):
     """An API of one gunicorn worker in a namespace of its own (dropped afterwards)."""
-    with gunicorn("oms.api.wsgi:app", tmp_path / "api.log", workers=1,
-                  env=environ(fresh_settings)) as (url, proc):
+    with gunicorn(
+        "oms.api.wsgi:app", tmp_path / "api.log", workers=1, env=environ(fresh_settings)
+    ) as (url, proc):
         yield url, proc.pid
 
 
@@ -48,15 +49,19 @@ def test_a_150_mb_upload_does_not_raise_api_memory_by_more_than_a_few_mb(lone_ap
             out.write(block)
     size = path.stat().st_size
     # Warm up: the first upload imports Celery and opens the SQS connection (~20 MB, once).
-    small = requests.post(f"{url}/upload", timeout=60, files={
-        "file": ("small.csv", ",".join(COLUMNS).encode() + b"\n" + line, "text/csv")})
+    small = requests.post(
+        f"{url}/upload",
+        timeout=60,
+        files={"file": ("small.csv", ",".join(COLUMNS).encode() + b"\n" + line, "text/csv")},
+    )
     assert small.status_code == 202, small.text
     (worker,) = _children(master)
     before = _rss_peak_kb(worker)
 
     with path.open("rb") as handle:
-        response = requests.post(f"{url}/upload", files={"file": ("big.csv", handle, "text/csv")},
-                                 timeout=600)
+        response = requests.post(
+            f"{url}/upload", files={"file": ("big.csv", handle, "text/csv")}, timeout=600
+        )
 
     growth = _rss_peak_kb(worker) - before
     assert response.status_code == 202, response.text

@@ -32,16 +32,14 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=ensure_chromium(),
-                                              args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                  accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     yield page
     context.close()
@@ -72,13 +70,15 @@ def wait_for_terminal(page) -> str:
     from playwright.sync_api import expect
 
     current = page.locator("#current")
-    expect(current).to_have_attribute("data-status", re.compile("completed|failed|rejected"),
-                                      timeout=PROCESSING_TIMEOUT_MS)
+    expect(current).to_have_attribute(
+        "data-status", re.compile("completed|failed|rejected"), timeout=PROCESSING_TIMEOUT_MS
+    )
     upload_id = current.get_attribute("data-upload-id")
     status = current.get_attribute("data-status")
     if status != "completed":
-        pytest.fail(f"upload {upload_id} ended {status}: "
-                    f"{page.locator('#current-error').inner_text()}")
+        pytest.fail(
+            f"upload {upload_id} ended {status}: {page.locator('#current-error').inner_text()}"
+        )
     return upload_id
 
 
@@ -95,13 +95,16 @@ def test_upload_shows_progress_counts_and_invalid_rows(api_server, page, tmp_pat
 
     upload = requests.get(f"{api_server}/uploads/{upload_id}", timeout=10).json()
     assert upload["status"] == "completed"
-    shown = {name: shown_number(page, f"#count-{name}")
-             for name in ("rows", "valid", "invalid", "duplicate")}
+    shown = {
+        name: shown_number(page, f"#count-{name}")
+        for name in ("rows", "valid", "invalid", "duplicate")
+    }
     assert shown == {name: upload["counts"][name] for name in shown}
     assert upload["counts"]["invalid"] > 0  # sample_orders.csv has invalid rows on purpose
     expect(page.locator("#current-badge")).to_have_text("Completed")
     expect(page.locator("#processing-value")).to_have_text(
-        f"{upload['chunks']['total']} / {upload['chunks']['total']} chunks")
+        f"{upload['chunks']['total']} / {upload['chunks']['total']} chunks"
+    )
 
     row = page.locator(f'#recent-body tr[data-upload-id="{upload_id}"]')
     expect(row).to_have_attribute("data-status", "completed", timeout=10_000)
@@ -155,8 +158,9 @@ def test_older_uploads_follow_the_listing_cursor(api_server, page):
     made = []
     for n in range(25):  # more than one page of the table (20)
         upload_id = f"{n:02d}" + "e" * 30
-        repo.create_upload(upload_id, filename=f"older-{n}.csv", key="k", size=1,
-                           sha256="0", chunk_rows=10)
+        repo.create_upload(
+            upload_id, filename=f"older-{n}.csv", key="k", size=1, sha256="0", chunk_rows=10
+        )
         repo.transition(upload_id, UploadStatus.REJECTED, error="made by a test")
         made.append(upload_id)
 
@@ -180,8 +184,12 @@ def test_older_uploads_follow_the_listing_cursor(api_server, page):
 @pytest.fixture
 def keyed_api_server(pipeline, settings, tmp_path):
     """A second API (gunicorn) in this module's namespace, with OMS_API_KEYS set."""
-    with gunicorn("oms.api.wsgi:app", tmp_path / "api-with-keys.log", workers=1,
-                  env={**environ(settings), "OMS_API_KEYS": API_KEY}) as (url, _):
+    with gunicorn(
+        "oms.api.wsgi:app",
+        tmp_path / "api-with-keys.log",
+        workers=1,
+        env={**environ(settings), "OMS_API_KEYS": API_KEY},
+    ) as (url, _):
         yield url
 
 
@@ -208,8 +216,9 @@ def test_page_asks_for_the_api_key_once_and_sends_it(keyed_api_server, page, tmp
     upload_id = wait_for_terminal(page)
     expect(dialog).to_be_hidden()
 
-    upload = requests.get(f"{keyed_api_server}/uploads/{upload_id}",
-                          headers={"X-API-Key": API_KEY}, timeout=10).json()
+    upload = requests.get(
+        f"{keyed_api_server}/uploads/{upload_id}", headers={"X-API-Key": API_KEY}, timeout=10
+    ).json()
     assert shown_number(page, "#count-valid") == upload["counts"]["valid"]
     assert shown_number(page, "#count-invalid") == upload["counts"]["invalid"]
 

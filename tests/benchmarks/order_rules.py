@@ -54,9 +54,11 @@ class RowChecker:
         if price is None or price < 0 or price.as_tuple().exponent < -2:
             bad.add("unit_price")
         total = _decimal(row["total_amount"])
-        if total is None or total < 0 or total.as_tuple().exponent < -2 or (
-            not bad & {"quantity", "unit_price"}
-            and abs(total - quantity * price) > TOLERANCE
+        if (
+            total is None
+            or total < 0
+            or total.as_tuple().exponent < -2
+            or (not bad & {"quantity", "unit_price"} and abs(total - quantity * price) > TOLERANCE)
         ):
             bad.add("total_amount")
         if not _iso_date(row["order_date"]):

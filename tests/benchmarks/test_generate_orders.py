@@ -33,9 +33,7 @@ def generate(out: Path, *args: str) -> dict:
 @pytest.fixture(scope="module")
 def crlf_file(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("gen") / "orders.csv"
-    sidecar = generate(
-        out, "--rows", "2000", "--invalid-ratio", "0.05", "--seed", "7", "--crlf"
-    )
+    sidecar = generate(out, "--rows", "2000", "--invalid-ratio", "0.05", "--seed", "7", "--crlf")
     return out, sidecar
 
 

@@ -43,8 +43,7 @@ def test_sample_covers_every_rule_and_the_tricky_valid_cases():
     assert any("," in r["shipping_address"] for r in valid)
     assert any(r["order_date"].endswith(("+05:30", "Z")) for r in valid)
     assert any(
-        r["total_amount"] != f"{int(r['quantity']) * float(r['unit_price']):.2f}"
-        for r in valid
+        r["total_amount"] != f"{int(r['quantity']) * float(r['unit_price']):.2f}" for r in valid
     )
 
 

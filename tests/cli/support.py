@@ -11,14 +11,16 @@ from pathlib import Path
 OMS = Path(sys.executable).parent / "oms"
 
 
-def run_oms(*args: str, api_url: str | None = None, timeout: float = 300,
-            ) -> subprocess.CompletedProcess:
+def run_oms(
+    *args: str,
+    api_url: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
     """``oms [--api-url URL] ARGS``; stdout as bytes, stderr as text."""
     # The user's own OMS_API_URL / OMS_API_KEY must not change what the test runs.
     env = {k: v for k, v in os.environ.items() if k not in ("OMS_API_URL", "OMS_API_KEY")}
     command = [str(OMS), *(["--api-url", api_url] if api_url else []), *args]
-    result = subprocess.run(command, capture_output=True, timeout=timeout, env=env,
-                            check=False)
+    result = subprocess.run(command, capture_output=True, timeout=timeout, env=env, check=False)
     result.stderr = result.stderr.decode()
     return result
 

@@ -38,8 +38,15 @@ class Scripted(BaseHTTPRequestHandler):
         left = int(self.headers["Content-Length"])
         while left:
             left -= len(self.rfile.read(min(64 * 1024, left)))
-        body = json.dumps({"upload_id": "u1", "status": "queued", "filename": "big.csv",
-                           "size": int(self.headers["Content-Length"]), "sha256": "-"})
+        body = json.dumps(
+            {
+                "upload_id": "u1",
+                "status": "queued",
+                "filename": "big.csv",
+                "size": int(self.headers["Content-Length"]),
+                "sha256": "-",
+            }
+        )
         self.send_response(202)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -89,9 +96,15 @@ def test_unauthorized_says_how_to_give_a_key(server):
 
 
 def test_validation_errors_list_each_field(server):
-    answer("/uploads?page_size=20", 422, {
-        "code": "validation_error", "message": "the request has invalid fields",
-        "fields": {"query": {"status": ["Must be one of: queued."]}}})
+    answer(
+        "/uploads?page_size=20",
+        422,
+        {
+            "code": "validation_error",
+            "message": "the request has invalid fields",
+            "fields": {"query": {"status": ["Must be one of: queued."]}},
+        },
+    )
     with pytest.raises(ApiRefused) as raised:
         ApiClient(server).list_uploads()
     assert raised.value.details == ["query.status: Must be one of: queued."]
@@ -132,9 +145,11 @@ def test_upload_streams_a_large_file_without_holding_it(server, tmp_path):
         out.write(b"order_id\n")
         for _ in range(128):
             out.write(b"1234567890\n" * 100_000)  # 1.1 MB at a time; 141 MB in all
-    process = subprocess.Popen([str(OMS), "--api-url", server, "upload", str(path),
-                                "--no-wait", "--json"], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(OMS), "--api-url", server, "upload", str(path), "--no-wait", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     peak_kib = 0
     while process.poll() is None:  # VmHWM: the process's peak resident memory so far
         with contextlib.suppress(OSError):

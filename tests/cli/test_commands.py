@@ -136,8 +136,9 @@ def test_waiting_past_the_timeout_exits_5(api_server, tmp_path):
     path = tmp_path / "slow.csv"
     path.write_bytes(to_csv([valid_row(n, prefix="CLI-SLOW") for n in range(2000)]))
 
-    result = run_oms("upload", str(path), "--chunk-rows", "200", "--timeout", "0",
-                     api_url=api_server)
+    result = run_oms(
+        "upload", str(path), "--chunk-rows", "200", "--timeout", "0", api_url=api_server
+    )
 
     assert result.returncode == 5, result.stderr
     assert result.stdout == b""
@@ -157,8 +158,7 @@ def test_status_detail_matches_the_api(api_server, mixed):
     detail = parse_fields(result.stdout.decode())
     assert detail["upload"] == upload_id and detail["status"] == "completed"
     assert detail["file"].startswith("mixed.csv (")
-    assert [number(detail[k]) for k in ("rows", "valid", "invalid", "duplicates")] == [
-        10, 7, 3, 1]
+    assert [number(detail[k]) for k in ("rows", "valid", "invalid", "duplicates")] == [10, 7, 3, 1]
     as_json = run_oms("status", upload_id, "--json", api_url=api_server)
     assert json.loads(as_json.stdout) == get(api_server, f"/uploads/{upload_id}").json()
 
@@ -177,8 +177,18 @@ def test_status_lists_recent_uploads_filtered_by_status(api_server, mixed):
 
     assert result.returncode == 0, result.stderr
     header, *lines = result.stdout.decode().splitlines()
-    assert header.split() == ["UPLOAD", "ID", "STATUS", "FILE", "ROWS", "VALID", "INVALID",
-                              "CHUNKS", "CREATED", "(UTC)"]
+    assert header.split() == [
+        "UPLOAD",
+        "ID",
+        "STATUS",
+        "FILE",
+        "ROWS",
+        "VALID",
+        "INVALID",
+        "CHUNKS",
+        "CREATED",
+        "(UTC)",
+    ]
     [line] = [line for line in lines if line.startswith(upload_id)]
     assert line.split()[1:7] == ["completed", "mixed.csv", "10", "7", "3", "3/3"]
     listed = get(api_server, "/uploads", page_size=200).json()
@@ -188,12 +198,16 @@ def test_status_lists_recent_uploads_filtered_by_status(api_server, mixed):
     else:
         assert f"{len(lines):,} uploads; end of the list" in result.stderr
 
-    completed = json.loads(run_oms("status", "--status", "completed", "--page-size", "200",
-                                   "--json", api_url=api_server).stdout)
+    completed = json.loads(
+        run_oms(
+            "status", "--status", "completed", "--page-size", "200", "--json", api_url=api_server
+        ).stdout
+    )
     assert upload_id in [u["upload_id"] for u in completed["items"]]
     assert {u["status"] for u in completed["items"]} == {"completed"}
-    rejected = json.loads(run_oms("status", "--status", "rejected", "--json",
-                                  api_url=api_server).stdout)
+    rejected = json.loads(
+        run_oms("status", "--status", "rejected", "--json", api_url=api_server).stdout
+    )
     assert upload_id not in [u["upload_id"] for u in rejected["items"]]
 
 
@@ -248,8 +262,9 @@ def test_invalid_of_an_upload_without_invalid_rows_exits_3(api_server, tmp_path)
 def test_orders_filtered_by_upload_are_exactly_its_orders(api_server, mixed):
     upload_id = mixed["upload"]["upload_id"]
 
-    as_json = run_oms("orders", "--upload", upload_id, "--page-size", "200", "--json",
-                      api_url=api_server)
+    as_json = run_oms(
+        "orders", "--upload", upload_id, "--page-size", "200", "--json", api_url=api_server
+    )
 
     assert as_json.returncode == 0, as_json.stderr
     page = json.loads(as_json.stdout)
@@ -266,20 +281,33 @@ def test_orders_filtered_by_upload_are_exactly_its_orders(api_server, mixed):
     paged = run_oms("orders", "--upload", upload_id, "--page-size", "3", api_url=api_server)
     assert len(paged.stdout.decode().splitlines()) == 1 + 3
     cursor = paged.stderr.split("--cursor ")[1].split()[0]
-    rest = json.loads(run_oms("orders", "--upload", upload_id, "--page-size", "3", "--cursor",
-                              cursor, "--json", api_url=api_server).stdout)
+    rest = json.loads(
+        run_oms(
+            "orders",
+            "--upload",
+            upload_id,
+            "--page-size",
+            "3",
+            "--cursor",
+            cursor,
+            "--json",
+            api_url=api_server,
+        ).stdout
+    )
     first = {line.split()[0] for line in paged.stdout.decode().splitlines()[1:]}
     assert len(rest["items"]) == 3 and not first & {o["order_id"] for o in rest["items"]}
 
-    every = run_oms("orders", "--upload", upload_id, "--page-size", "2", "--all", "--json",
-                    api_url=api_server)
+    every = run_oms(
+        "orders", "--upload", upload_id, "--page-size", "2", "--all", "--json", api_url=api_server
+    )
     streamed = [json.loads(line)["order_id"] for line in every.stdout.decode().splitlines()]
     assert sorted(streamed) == sorted(valid_ids(mixed["rows"]))
     assert "7 orders in all" in every.stderr
 
     hub = mixed["rows"][0]["hub_id"]
-    by_hub = json.loads(run_oms("orders", "--upload", upload_id, "--hub", hub, "--json",
-                                api_url=api_server).stdout)
+    by_hub = json.loads(
+        run_oms("orders", "--upload", upload_id, "--hub", hub, "--json", api_url=api_server).stdout
+    )
     assert by_hub["items"] and {o["hub_id"] for o in by_hub["items"]} == {hub}
 
 
@@ -296,8 +324,7 @@ def test_order_shows_one_order(api_server, mixed):
     assert detail["total"] == row["total_amount"]
     assert detail["item"].startswith(row["sku"])
     api = get(api_server, f"/orders/{row['order_id']}").json()
-    assert json.loads(run_oms("order", row["order_id"], "--json",
-                              api_url=api_server).stdout) == api
+    assert json.loads(run_oms("order", row["order_id"], "--json", api_url=api_server).stdout) == api
 
     missing = run_oms("order", "CLI-NO-SUCH-ORDER", api_url=api_server)
     assert missing.returncode == 3
@@ -316,15 +343,20 @@ def test_retry_of_a_completed_upload_exits_3_with_the_conflict(api_server, mixed
     assert get(api_server, f"/uploads/{upload_id}").json() == mixed["upload"]  # unchanged
 
 
-def test_a_failed_upload_exits_1_and_retry_wait_completes_it(api_server, ims_service,
-                                                             settings, tmp_path):
+def test_a_failed_upload_exits_1_and_retry_wait_completes_it(
+    api_server, ims_service, settings, tmp_path
+):
     rows = [valid_row(n, prefix="CLI-RETRY", sku=SKUS[0]) for n in range(6)]
     rows[4]["sku"] = SKUS[1]  # only chunk 1 (rows 3-5) asks IMS about SKUS[1]
     path = tmp_path / "retry.csv"
     path.write_bytes(to_csv(rows))
     faults = f"{ims_service}/v1/faults/validate"
-    requests.put(faults, json={"status": 500, "count": settings.task_max_retries + 1,
-                               "sku": SKUS[1]}, headers=IMS_KEY, timeout=5).raise_for_status()
+    requests.put(
+        faults,
+        json={"status": 500, "count": settings.task_max_retries + 1, "sku": SKUS[1]},
+        headers=IMS_KEY,
+        timeout=5,
+    ).raise_for_status()
     try:
         failed = run_oms("upload", str(path), "--chunk-rows", "3", api_url=api_server)
     finally:

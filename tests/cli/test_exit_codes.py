@@ -36,8 +36,12 @@ def test_help_documents_the_exit_codes():
     result = run_oms("--help")
     assert result.returncode == 0
     text = result.stdout.decode()
-    for line in ("0  success", "1  the upload finished but failed or was rejected",
-                 "2  usage error", "3  the API refused the request (4xx)",
-                 "4  the API is unreachable or answered with a server error (5xx)",
-                 "5  timed out waiting"):
+    for line in (
+        "0  success",
+        "1  the upload finished but failed or was rejected",
+        "2  usage error",
+        "3  the API refused the request (4xx)",
+        "4  the API is unreachable or answered with a server error (5xx)",
+        "5  timed out waiting",
+    ):
         assert line in text

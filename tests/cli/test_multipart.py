@@ -15,8 +15,12 @@ from oms.cli.multipart import FileChanged, MultipartFile
 
 def parse(body: MultipartFile) -> tuple[dict, dict]:
     raw = b"".join(body)
-    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": body.content_type,
-               "CONTENT_LENGTH": str(len(raw)), "wsgi.input": io.BytesIO(raw)}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": body.content_type,
+        "CONTENT_LENGTH": str(len(raw)),
+        "wsgi.input": io.BytesIO(raw),
+    }
     _, form, files = parse_form_data(environ)
     return form, files
 
@@ -63,7 +67,8 @@ def test_stdlib_email_parser_reads_the_same_part(tmp_path):
     body = MultipartFile(path)
 
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {body.content_type}\r\n\r\n".encode() + b"".join(body))
+        f"Content-Type: {body.content_type}\r\n\r\n".encode() + b"".join(body)
+    )
 
     [part] = message.get_payload()
     assert part.get_param("name", header="content-disposition") == "file"
@@ -94,8 +99,9 @@ def test_requests_sends_a_content_length_not_a_chunked_body(tmp_path):
     path.write_bytes(b"order_id\n1\n" * 1000)
     body = MultipartFile(path)
 
-    prepared = requests.Request("POST", "http://oms.invalid/upload", data=body,
-                                headers={"Content-Type": body.content_type}).prepare()
+    prepared = requests.Request(
+        "POST", "http://oms.invalid/upload", data=body, headers={"Content-Type": body.content_type}
+    ).prepare()
 
     assert prepared.headers["Content-Length"] == str(len(body))
     assert "Transfer-Encoding" not in prepared.headers

@@ -5,11 +5,8 @@ from oms.cli.output import Column, fields, page_footer, seconds, size, table, wh
 
 def test_table_aligns_columns_and_right_aligns_numbers():
     items = [{"id": "a", "n": 5}, {"id": "long-id", "n": 12345}]
-    out = table(items, [Column("ID", lambda i: i["id"]), Column("N", lambda i: i["n"],
-                                                                right=True)])
-    assert out.splitlines() == ["ID            N",
-                                "a             5",
-                                "long-id  12,345"]
+    out = table(items, [Column("ID", lambda i: i["id"]), Column("N", lambda i: i["n"], right=True)])
+    assert out.splitlines() == ["ID            N", "a             5", "long-id  12,345"]
 
 
 def test_table_clips_long_cells():
@@ -19,16 +16,21 @@ def test_table_clips_long_cells():
 
 def test_fields_align_values_and_skip_missing_ones():
     assert fields([("rows", 1200), ("error", None), ("invalid file", "a.csv")]) == (
-        "rows          1,200\ninvalid file  a.csv")
+        "rows          1,200\ninvalid file  a.csv"
+    )
 
 
 def test_page_footer_says_where_the_next_page_is():
     page = {"items": [{}] * 20, "page_size": 20, "next": "abc"}
     assert page_footer(page, "orders") == "20 orders on this page; next page: --cursor abc"
-    assert page_footer({"items": [{}] * 3, "page_size": 20, "next": None},
-                       "orders") == "3 orders; end of the list"
-    assert page_footer({"items": [], "page_size": 20, "next": None},
-                       "uploads") == "no uploads; end of the list"
+    assert (
+        page_footer({"items": [{}] * 3, "page_size": 20, "next": None}, "orders")
+        == "3 orders; end of the list"
+    )
+    assert (
+        page_footer({"items": [], "page_size": 20, "next": None}, "uploads")
+        == "no uploads; end of the list"
+    )
 
 
 def test_units():

@@ -7,8 +7,11 @@ from oms.cli.wait import OUTAGE_S, POLL_S, wait_for_upload
 
 
 def state(status: str, done: int = 0, total: int = 2) -> dict:
-    return {"upload_id": "u1", "status": status,
-            "chunks": {"total": total, "done": done, "failed": 0, "pending": total - done}}
+    return {
+        "upload_id": "u1",
+        "status": status,
+        "chunks": {"total": total, "done": done, "failed": 0, "pending": total - done},
+    }
 
 
 class ScriptedClient:
@@ -36,8 +39,9 @@ class FakeClock:
 
 
 def test_returns_the_terminal_state():
-    client = ScriptedClient([state("queued", total=0), state("processing", 1),
-                             state("completed", 2)])
+    client = ScriptedClient(
+        [state("queued", total=0), state("processing", 1), state("completed", 2)]
+    )
     clock = FakeClock()
     assert wait_for_upload(client, "u1", 60, clock, clock.sleep) == state("completed", 2)
     assert client.calls == 3 and clock.now == 2 * POLL_S
@@ -72,8 +76,13 @@ def test_a_long_outage_gives_up():
 def test_ctrl_c_stops_the_wait_not_the_upload():
     clock = FakeClock()
     with pytest.raises(Interrupted) as raised:
-        wait_for_upload(ScriptedClient([state("processing", 1), KeyboardInterrupt()]), "u1",
-                        600, clock, clock.sleep)
+        wait_for_upload(
+            ScriptedClient([state("processing", 1), KeyboardInterrupt()]),
+            "u1",
+            600,
+            clock,
+            clock.sleep,
+        )
     assert raised.value.exit_code == 130
     assert raised.value.message == "stopped waiting for upload u1"
     assert "oms status u1" in raised.value.details[0]

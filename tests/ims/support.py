@@ -90,15 +90,18 @@ def count(conn: psycopg.Connection, table: str) -> int:
     ).fetchone()[0]
 
 
-def reservation(order_id: str, sku: str = SKU_A, hub_id: str = HUB_1,
-                quantity: int = 2) -> dict[str, Any]:
+def reservation(
+    order_id: str, sku: str = SKU_A, hub_id: str = HUB_1, quantity: int = 2
+) -> dict[str, Any]:
     return {"order_id": order_id, "sku": sku, "hub_id": hub_id, "quantity": quantity}
 
 
 # -- run in other OS processes (multiprocessing "spawn": must be importable) -------------
 
-def send_all(url: str, requests_: list[tuple[str, str, Any]], barrier: Any,
-             results: Any, worker: int) -> None:
+
+def send_all(
+    url: str, requests_: list[tuple[str, str, Any]], barrier: Any, results: Any, worker: int
+) -> None:
     """Send (method, path, json) requests in order, starting when every process is ready;
     put (worker, [(status, body), ...]) on ``results``."""
     import requests

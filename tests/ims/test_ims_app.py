@@ -50,8 +50,11 @@ def test_healthz_503_when_postgres_is_down(dead_store_client):
         ("get", "/v1/reservations/ORD-1", None),
         ("delete", "/v1/reservations/ORD-1", None),
         ("get", "/v1/inventory", None),
-        ("post", "/v1/inventory/adjust",
-         {"sku": SKU_A, "hub_id": HUB_1, "delta": 1, "reason": "count"}),
+        (
+            "post",
+            "/v1/inventory/adjust",
+            {"sku": SKU_A, "hub_id": HUB_1, "delta": 1, "reason": "count"},
+        ),
         ("get", "/v1/inventory/events", None),
         ("get", "/v1/skus", None),
         ("get", "/v1/hubs", None),

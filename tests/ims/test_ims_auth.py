@@ -20,8 +20,7 @@ from tests.ims.support import (
 ADJUST = {"sku": SKU_A, "hub_id": HUB_1, "delta": 1, "reason": "count"}
 WRITES = [
     pytest.param("post", "/v1/reservations", reservation("ORD-1"), id="reserve"),
-    pytest.param("post", "/v1/reservations/batch", {"items": [reservation("ORD-1")]},
-                 id="batch"),
+    pytest.param("post", "/v1/reservations/batch", {"items": [reservation("ORD-1")]}, id="batch"),
     pytest.param("delete", "/v1/reservations/ORD-1", None, id="release"),
     pytest.param("post", "/v1/inventory/adjust", ADJUST, id="adjust"),
     pytest.param("put", "/v1/faults/validate", {"status": 500, "count": 1}, id="fault-put"),
@@ -45,8 +44,7 @@ def keyed_app(make_app):
 
 
 @pytest.mark.parametrize("method, path, body", WRITES)
-def test_a_write_without_the_header_is_401_and_writes_nothing(keyed_app, db, method, path,
-                                                              body):
+def test_a_write_without_the_header_is_401_and_writes_nothing(keyed_app, db, method, path, body):
     before = snapshot(db)
 
     response = getattr(keyed_app.test_client(), method)(path, json=body)
@@ -69,8 +67,9 @@ def test_a_write_without_the_header_is_401_and_writes_nothing(keyed_app, db, met
     ],
 )
 @pytest.mark.parametrize("method, path, body", WRITES)
-def test_a_write_with_a_wrong_key_is_refused_and_writes_nothing(keyed_app, db, method, path,
-                                                                body, value):
+def test_a_write_with_a_wrong_key_is_refused_and_writes_nothing(
+    keyed_app, db, method, path, body, value
+):
     before = snapshot(db)
 
     response = getattr(keyed_app.test_client(), method)(
@@ -86,16 +85,21 @@ def test_a_write_with_a_wrong_key_is_refused_and_writes_nothing(keyed_app, db, m
 def test_every_configured_key_is_accepted(keyed_app, db, key):
     client = keyed_app.test_client()
 
-    reserved = client.post("/v1/reservations", json=reservation("ORD-1"),
-                           headers={"X-Service-Key": key})
+    reserved = client.post(
+        "/v1/reservations", json=reservation("ORD-1"), headers={"X-Service-Key": key}
+    )
     adjusted = client.post("/v1/inventory/adjust", json=ADJUST, headers={"X-Service-Key": key})
     released = client.delete("/v1/reservations/ORD-1", headers={"X-Service-Key": key})
-    faulted = client.put("/v1/faults/validate", json={"count": 0},
-                         headers={"X-Service-Key": key})
+    faulted = client.put("/v1/faults/validate", json={"count": 0}, headers={"X-Service-Key": key})
     cleared = client.delete("/v1/faults/validate", headers={"X-Service-Key": key})
 
-    assert [reserved.status_code, adjusted.status_code, released.status_code,
-            faulted.status_code, cleared.status_code] == [201, 200, 200, 200, 200]
+    assert [
+        reserved.status_code,
+        adjusted.status_code,
+        released.status_code,
+        faulted.status_code,
+        cleared.status_code,
+    ] == [201, 200, 200, 200, 200]
     assert stock_of(db, SKU_A, HUB_1) == (6, 0)
 
 
@@ -137,8 +141,11 @@ def test_no_key_appears_in_the_logs(keyed_app, caplog):
 
     with caplog.at_level(logging.DEBUG):
         client.post("/v1/reservations", json=reservation("ORD-1"), headers=KEY)
-        client.post("/v1/reservations", json=reservation("ORD-2"),
-                    headers={"X-Service-Key": "wrong-key-value"})
+        client.post(
+            "/v1/reservations",
+            json=reservation("ORD-2"),
+            headers={"X-Service-Key": "wrong-key-value"},
+        )
         client.delete("/v1/reservations/ORD-1", headers=KEY)
 
     refusals = [r.getMessage() for r in caplog.records if r.name == "ims.auth"]

@@ -25,9 +25,16 @@ def batch(client, items):
 
 
 def reserved_item(order_id, sku, hub_id, quantity, available, status=201, state="reserved"):
-    return {"order_id": order_id, "sku": sku, "hub_id": hub_id, "quantity": quantity,
-            "state": state, "reserved": state != "rejected", "available": available,
-            "status": status}
+    return {
+        "order_id": order_id,
+        "sku": sku,
+        "hub_id": hub_id,
+        "quantity": quantity,
+        "state": state,
+        "reserved": state != "rejected",
+        "available": available,
+        "status": status,
+    }
 
 
 def test_each_item_is_answered_in_request_order(client, db):
@@ -55,16 +62,20 @@ def test_each_item_is_answered_in_request_order(client, db):
         ("ORD-6", 400, "bad_request"),
     ]
     assert all(a["message"] for a in answers[3:])
-    assert answers[5]["errors"] == {"quantity": ["Must be greater than or equal to 1 and "
-                                                 "less than or equal to 1000000."]}
+    assert answers[5]["errors"] == {
+        "quantity": ["Must be greater than or equal to 1 and less than or equal to 1000000."]
+    }
     assert stock_of(db, SKU_A, HUB_1) == (5, 2)
     assert stock_of(db, SKU_B, HUB_1) == (10, 4)
     assert count(db, "reservations") == 2
 
 
 def test_a_repeated_batch_takes_nothing_and_answers_the_same(client, db):
-    items = [reservation("ORD-1", SKU_A, HUB_1, 2), reservation("ORD-2", SKU_B, HUB_2, 3),
-             reservation("ORD-3", SKU_A, HUB_1, 9)]
+    items = [
+        reservation("ORD-1", SKU_A, HUB_1, 2),
+        reservation("ORD-2", SKU_B, HUB_2, 3),
+        reservation("ORD-3", SKU_A, HUB_1, 9),
+    ]
     first = batch(client, items).json["items"]
     before = snapshot(db)
 
@@ -79,10 +90,10 @@ def test_a_repeated_batch_takes_nothing_and_answers_the_same(client, db):
 def test_batch_and_single_calls_share_the_reservations(client, db):
     client.post("/v1/reservations", json=reservation("ORD-1", quantity=2), headers=KEY)
 
-    answers = batch(client, [reservation("ORD-1", quantity=2),
-                             reservation("ORD-1-B", quantity=2)]).json["items"]
-    single = client.post("/v1/reservations", json=reservation("ORD-1-B", quantity=2),
-                         headers=KEY)
+    answers = batch(
+        client, [reservation("ORD-1", quantity=2), reservation("ORD-1-B", quantity=2)]
+    ).json["items"]
+    single = client.post("/v1/reservations", json=reservation("ORD-1-B", quantity=2), headers=KEY)
 
     assert [a["status"] for a in answers] == [200, 201]
     assert answers[0]["available"] == 3  # ORD-1's first answer
@@ -91,8 +102,12 @@ def test_batch_and_single_calls_share_the_reservations(client, db):
 
 
 def test_duplicates_of_one_order_inside_a_batch_are_decided_once(client, db):
-    items = [reservation("ORD-1", quantity=2), reservation("ORD-2", quantity=1),
-             reservation("ORD-1", quantity=2), reservation("ORD-1", quantity=3)]
+    items = [
+        reservation("ORD-1", quantity=2),
+        reservation("ORD-2", quantity=1),
+        reservation("ORD-1", quantity=2),
+        reservation("ORD-1", quantity=3),
+    ]
 
     answers = batch(client, items).json["items"]
 
@@ -119,12 +134,20 @@ def test_a_rejected_duplicate_is_rejected_alike(client, db):
 def test_conflict_with_a_stored_reservation_fails_only_that_item(client, db):
     batch(client, [reservation("ORD-1", quantity=2)])
 
-    answers = batch(client, [reservation("ORD-1", SKU_B, HUB_1, 2),
-                             reservation("ORD-2", SKU_C, HUB_1, 1),
-                             reservation("ORD-3", SKU_B, HUB_1, 2)]).json["items"]
+    answers = batch(
+        client,
+        [
+            reservation("ORD-1", SKU_B, HUB_1, 2),
+            reservation("ORD-2", SKU_C, HUB_1, 1),
+            reservation("ORD-3", SKU_B, HUB_1, 2),
+        ],
+    ).json["items"]
 
     assert [(a["status"], a.get("code"), a.get("state")) for a in answers] == [
-        (409, "order_id_conflict", None), (200, None, "rejected"), (201, None, "reserved")]
+        (409, "order_id_conflict", None),
+        (200, None, "rejected"),
+        (201, None, "reserved"),
+    ]
     assert stock_of(db, SKU_B, HUB_1) == (10, 2)
 
 
@@ -167,7 +190,10 @@ def test_items_that_are_not_objects_fail_alone(client, db):
     answers = batch(client, ["ORD-1", None, reservation("ORD-2", quantity=1)]).json["items"]
 
     assert [(a["order_id"], a["status"]) for a in answers] == [
-        (None, 400), (None, 400), ("ORD-2", 201)]
+        (None, 400),
+        (None, 400),
+        ("ORD-2", 201),
+    ]
     assert stock_of(db, SKU_A, HUB_1) == (5, 1)
 
 

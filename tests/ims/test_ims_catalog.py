@@ -87,11 +87,15 @@ def test_create_schema_twice_changes_nothing(db):
         pytest.param("UPDATE stock SET reserved = on_hand + 1", id="reserved-over-on-hand"),
         pytest.param("UPDATE stock SET reserved = -1", id="reserved-negative"),
         pytest.param("UPDATE stock SET on_hand = -1, reserved = -1", id="on-hand-negative"),
-        pytest.param("INSERT INTO stock (sku, hub_id, on_hand) VALUES ('SKU-0', 'HUB-TST-01', 1)",
-                     id="unknown-sku"),
-        pytest.param("INSERT INTO reservations (order_id, sku, hub_id, quantity, state, available)"
-                     f" VALUES ('O', '{SKU_C}', '{HUB_1}', 1, 'reserved', 0)",
-                     id="reservation-without-stock-line"),
+        pytest.param(
+            "INSERT INTO stock (sku, hub_id, on_hand) VALUES ('SKU-0', 'HUB-TST-01', 1)",
+            id="unknown-sku",
+        ),
+        pytest.param(
+            "INSERT INTO reservations (order_id, sku, hub_id, quantity, state, available)"
+            f" VALUES ('O', '{SKU_C}', '{HUB_1}', 1, 'reserved', 0)",
+            id="reservation-without-stock-line",
+        ),
     ],
 )
 def test_the_tables_refuse_impossible_stock(db, statement):
@@ -110,8 +114,7 @@ def test_seed_shipped_catalog_is_idempotent(db):
     first = schema.seed(db, fresh)
     second = schema.seed(db, fresh)
 
-    assert first == {"hubs": 5, "skus": 30, "stock_inserted": len(fresh["stock"]),
-                     "stock_reset": 0}
+    assert first == {"hubs": 5, "skus": 30, "stock_inserted": len(fresh["stock"]), "stock_reset": 0}
     assert second == {"hubs": 5, "skus": 30, "stock_inserted": 0, "stock_reset": 0}
     assert (count(db, "hubs"), count(db, "skus")) == (5, 30)
     assert count(db, "stock") == len(fresh["stock"])
@@ -134,9 +137,11 @@ def test_seed_updates_names_and_prices(db):
     schema.seed(db, catalog)
 
     assert db.execute("SELECT unit_price FROM skus WHERE sku = %s", (SKU_A,)).fetchone() == (
-        Decimal("11.00"),)
+        Decimal("11.00"),
+    )
     assert db.execute("SELECT name FROM hubs WHERE hub_id = %s", (HUB_1,)).fetchone() == (
-        "Renamed Hub",)
+        "Renamed Hub",
+    )
 
 
 def test_seed_adds_new_stock_lines_only(db):

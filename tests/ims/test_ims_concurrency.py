@@ -91,7 +91,8 @@ def test_eight_processes_racing_for_one_line_never_oversell(db, ims_url, quantit
     assert all(body["state"] == "rejected" for status, body in answers if status == 200)
     assert len(taken) == winners
     assert sorted(body["available"] for body in taken) == [
-        10 - quantity * n for n in range(winners, 0, -1)]
+        10 - quantity * n for n in range(winners, 0, -1)
+    ]
     assert stock_of(db, SKU_B, HUB_1) == (10, len(taken) * quantity)
     assert count(db, "reservations") == len(taken)
     assert_books_balance(db, [(SKU_B, HUB_1)])
@@ -100,8 +101,9 @@ def test_eight_processes_racing_for_one_line_never_oversell(db, ims_url, quantit
 def test_copies_of_one_order_from_eight_processes_take_stock_once(db, ims_url):
     body = reservation("DUP-1", SKU_A, HUB_1, 2)
 
-    answers = [a for process in run_processes(ims_url, [[post(body)] * 3] * PROCESSES)
-               for a in process]
+    answers = [
+        a for process in run_processes(ims_url, [[post(body)] * 3] * PROCESSES) for a in process
+    ]
 
     assert Counter(status for status, _ in answers) == {201: 1, 200: 3 * PROCESSES - 1}
     assert all(answer == answers[0][1] for _, answer in answers)
@@ -124,12 +126,18 @@ def test_overlapping_batches_from_eight_processes(db, ims_url):
         batches = []
         for _ in range(3):
             chosen = rng.sample(sorted(orders), 15)  # shuffled: order differs per batch
-            batches.append(("POST", "/v1/reservations/batch",
-                            {"items": [orders[o] for o in chosen]}))
+            batches.append(
+                ("POST", "/v1/reservations/batch", {"items": [orders[o] for o in chosen]})
+            )
         per_process.append(batches)
 
-    items = [item for process in run_processes(ims_url, per_process)
-             for status, body in process if status == 200 for item in body["items"]]
+    items = [
+        item
+        for process in run_processes(ims_url, per_process)
+        for status, body in process
+        if status == 200
+        for item in body["items"]
+    ]
 
     assert len(items) == PROCESSES * 3 * 15  # every batch answered 200
     assert {item["status"] for item in items} <= {200, 201}
@@ -143,21 +151,23 @@ def test_overlapping_batches_from_eight_processes(db, ims_url):
             assert item["available"] == stored[item["order_id"]]  # the first answer
     taken = defaultdict(int)
     for order_id in stored:
-        taken[orders[order_id]["sku"], orders[order_id]["hub_id"]] += orders[order_id][
-            "quantity"]
+        taken[orders[order_id]["sku"], orders[order_id]["hub_id"]] += orders[order_id]["quantity"]
     for sku, hub_id in LINES:
         assert stock_of(db, sku, hub_id)[1] == taken[sku, hub_id]
     assert_books_balance(db, LINES)
 
 
 def test_concurrent_releases_give_stock_back_once(db, ims_url):
-    setup = run_processes(ims_url, [[post(reservation(f"REL-{i}", SKU_B, HUB_1, 2))
-                                     for i in range(5)]])
+    setup = run_processes(
+        ims_url, [[post(reservation(f"REL-{i}", SKU_B, HUB_1, 2)) for i in range(5)]]
+    )
     assert [status for status, _ in setup[0]] == [201] * 5
     assert stock_of(db, SKU_B, HUB_1) == (10, 10)
     rng = random.Random(7)
-    per_process = [[("DELETE", f"/v1/reservations/REL-{i}", None)
-                    for i in rng.sample(range(5), 5)] for _ in range(PROCESSES)]
+    per_process = [
+        [("DELETE", f"/v1/reservations/REL-{i}", None) for i in rng.sample(range(5), 5)]
+        for _ in range(PROCESSES)
+    ]
 
     answers = [a for process in run_processes(ims_url, per_process) for a in process]
 
@@ -170,10 +180,11 @@ def test_concurrent_releases_give_stock_back_once(db, ims_url):
 
 
 def test_reserves_and_releases_interleaved_keep_the_books_balanced(db, ims_url):
-    run_processes(ims_url, [[post(reservation(f"OLD-{i}", SKU_A, HUB_1, 1))
-                             for i in range(3)]])
-    reservers = [[post(reservation(f"NEW-{p}-{i}", SKU_A, HUB_1, 1)) for i in range(3)]
-                 for p in range(PROCESSES - 2)]
+    run_processes(ims_url, [[post(reservation(f"OLD-{i}", SKU_A, HUB_1, 1)) for i in range(3)]])
+    reservers = [
+        [post(reservation(f"NEW-{p}-{i}", SKU_A, HUB_1, 1)) for i in range(3)]
+        for p in range(PROCESSES - 2)
+    ]
     releasers = [[("DELETE", f"/v1/reservations/OLD-{i}", None) for i in range(3)]] * 2
 
     answers = run_processes(ims_url, reservers + releasers)
@@ -189,12 +200,12 @@ def test_reserves_and_releases_interleaved_keep_the_books_balanced(db, ims_url):
 def test_injected_fault_count_is_exact_across_workers(db, ims_url):
     import requests
 
-    requests.put(f"{ims_url}/v1/faults/validate", json={"status": 500, "count": 5},
-                 headers=KEY, timeout=10).raise_for_status()
+    requests.put(
+        f"{ims_url}/v1/faults/validate", json={"status": 500, "count": 5}, headers=KEY, timeout=10
+    ).raise_for_status()
     call = ("POST", "/v1/validate", {"items": [{"sku": SKU_A, "hub_id": HUB_1}]})
 
-    answers = [a for process in run_processes(ims_url, [[call] * 3] * PROCESSES)
-               for a in process]
+    answers = [a for process in run_processes(ims_url, [[call] * 3] * PROCESSES) for a in process]
 
     assert Counter(status for status, _ in answers) == {500: 5, 200: 3 * PROCESSES - 5}
     requests.delete(f"{ims_url}/v1/faults/validate", headers=KEY, timeout=10)

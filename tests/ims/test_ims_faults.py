@@ -40,8 +40,13 @@ def test_exactly_count_calls_fail_with_the_status_then_calls_succeed(client):
 
     statuses = [_validate(client).status_code for _ in range(4)]
 
-    assert put.json == {"operation": "validate", "status": 503, "count": 2, "sku": None,
-                        "delay_s": 0}
+    assert put.json == {
+        "operation": "validate",
+        "status": 503,
+        "count": 2,
+        "sku": None,
+        "delay_s": 0,
+    }
     assert statuses == [503, 503, 200, 200]
     assert _validate(client).get_json()["items"][0]["sku"] == "SKU-A"
 
@@ -81,8 +86,9 @@ def test_clearing_stops_the_failures(client, db):
     assert count(db, "faults") == 0
 
 
-@pytest.mark.parametrize("body", [{"status": 200}, {"count": -1}, {"delay_s": 100},
-                                  {"sku": 5}, {"status": "500"}])
+@pytest.mark.parametrize(
+    "body", [{"status": 200}, {"count": -1}, {"delay_s": 100}, {"sku": 5}, {"status": "500"}]
+)
 def test_bad_fault_bodies_are_400(client, db, body):
     response = _fault(client, **body)
 

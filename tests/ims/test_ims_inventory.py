@@ -22,8 +22,13 @@ from tests.ims.support import (
 
 
 def line(sku, hub_id, on_hand, reserved=0):
-    return {"sku": sku, "hub_id": hub_id, "on_hand": on_hand, "reserved": reserved,
-            "available": on_hand - reserved}
+    return {
+        "sku": sku,
+        "hub_id": hub_id,
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "available": on_hand - reserved,
+    }
 
 
 def adjust(client, delta, sku=SKU_A, hub_id=HUB_1, reason="cycle count"):
@@ -41,9 +46,14 @@ def test_inventory_lists_every_line_sorted(client):
     response = client.get("/v1/inventory")
 
     assert response.status_code == 200
-    assert response.json == {"items": [
-        line(SKU_A, HUB_1, 5), line(SKU_A, HUB_2, 0), line(SKU_B, HUB_1, 10),
-        line(SKU_B, HUB_2, 3, reserved=2)]}
+    assert response.json == {
+        "items": [
+            line(SKU_A, HUB_1, 5),
+            line(SKU_A, HUB_2, 0),
+            line(SKU_B, HUB_1, 10),
+            line(SKU_B, HUB_2, 3, reserved=2),
+        ]
+    }
 
 
 @pytest.mark.parametrize(
@@ -66,7 +76,9 @@ def test_an_empty_inventory_filter_is_no_filter(client):
     response = client.get(f"/v1/inventory?sku=&hub_id={HUB_2}")
 
     assert [(i["sku"], i["hub_id"]) for i in response.json["items"]] == [
-        (SKU_A, HUB_2), (SKU_B, HUB_2)]
+        (SKU_A, HUB_2),
+        (SKU_B, HUB_2),
+    ]
 
 
 def test_an_overlong_inventory_filter_is_400(client):
@@ -140,8 +152,7 @@ def test_adding_to_a_missing_line_creates_it(client, db):
     "sku, hub_id, code",
     [("SKU-00000", HUB_1, "unknown_sku"), (SKU_A, "HUB-NOPE", "unknown_hub")],
 )
-def test_adjust_of_an_unknown_sku_or_hub_is_404_and_writes_nothing(client, db, sku, hub_id,
-                                                                   code):
+def test_adjust_of_an_unknown_sku_or_hub_is_404_and_writes_nothing(client, db, sku, hub_id, code):
     before = snapshot(db)
 
     response = adjust(client, 5, sku=sku, hub_id=hub_id)
@@ -188,10 +199,22 @@ def test_every_adjustment_is_an_event(client):
     assert response.status_code == 200
     items = response.json["items"]
     assert [{k: v for k, v in i.items() if k not in ("id", "at")} for i in items] == [
-        {"sku": SKU_A, "hub_id": HUB_1, "delta": 4, "on_hand": 9, "available": 9,
-         "reason": "delivery 17"},
-        {"sku": SKU_B, "hub_id": HUB_2, "delta": -1, "on_hand": 2, "available": 2,
-         "reason": "damaged"},
+        {
+            "sku": SKU_A,
+            "hub_id": HUB_1,
+            "delta": 4,
+            "on_hand": 9,
+            "available": 9,
+            "reason": "delivery 17",
+        },
+        {
+            "sku": SKU_B,
+            "hub_id": HUB_2,
+            "delta": -1,
+            "on_hand": 2,
+            "available": 2,
+            "reason": "damaged",
+        },
     ]
     assert items[0]["id"] < items[1]["id"]
     assert all(datetime.fromisoformat(i["at"]).tzinfo is not None for i in items)
@@ -245,8 +268,14 @@ def test_events_after_the_last_one_is_empty_and_keeps_the_cursor(client):
 
 @pytest.mark.parametrize(
     "query",
-    [{"limit": 0}, {"limit": 1001}, {"limit": "ten"}, {"after": -1}, {"after": "x"},
-     {"after": 2**63}],
+    [
+        {"limit": 0},
+        {"limit": 1001},
+        {"limit": "ten"},
+        {"after": -1},
+        {"after": "x"},
+        {"after": 2**63},
+    ],
 )
 def test_bad_events_query_is_400(client, query):
     response = events(client, **query)

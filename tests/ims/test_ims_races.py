@@ -91,7 +91,8 @@ def test_an_order_waiting_on_a_line_sees_the_stock_left_by_the_one_before(db, im
         with first.transaction():
             reservations.reserve(first, Request("ORD-1", SKU_A, HUB_1, 4))
             thread, result = in_thread(
-                lambda: reservations.reserve(second, Request("ORD-2", SKU_A, HUB_1, 2)))
+                lambda: reservations.reserve(second, Request("ORD-2", SKU_A, HUB_1, 2))
+            )
             wait_until_blocked(db, second.info.backend_pid)
         thread.join()
 

@@ -20,8 +20,9 @@ from tests.ims.support import (
 
 
 def reserve(client, order_id="ORD-1", sku=SKU_A, hub_id=HUB_1, quantity=2):
-    return client.post("/v1/reservations", json=reservation(order_id, sku, hub_id, quantity),
-                       headers=KEY)
+    return client.post(
+        "/v1/reservations", json=reservation(order_id, sku, hub_id, quantity), headers=KEY
+    )
 
 
 def release(client, order_id="ORD-1"):
@@ -206,12 +207,15 @@ def test_bad_body_is_400_and_writes_nothing(client, db, body):
 def test_body_that_is_not_json_is_400(client, db):
     before = snapshot(db)
 
-    response = client.post("/v1/reservations", data="order_id=1", headers=KEY,
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/v1/reservations",
+        data="order_id=1",
+        headers=KEY,
+        content_type="application/x-www-form-urlencoded",
+    )
 
     assert response.status_code == 400
-    assert response.json == {"code": "bad_request",
-                             "message": "request body must be a JSON object"}
+    assert response.json == {"code": "bad_request", "message": "request body must be a JSON object"}
     assert snapshot(db) == before
 
 

@@ -105,9 +105,7 @@ def test_extra_fields_are_ignored(client):
         pytest.param({"items": [{"hub_id": HUB_1}]}, id="item-without-sku"),
         pytest.param({"items": [{"sku": 90001, "hub_id": HUB_1}]}, id="sku-not-string"),
         pytest.param({"items": [{"sku": SKU_A, "hub_id": None}]}, id="hub-null"),
-        pytest.param(
-            {"items": [{"sku": "S" * 129, "hub_id": HUB_1}]}, id="sku-too-long"
-        ),
+        pytest.param({"items": [{"sku": "S" * 129, "hub_id": HUB_1}]}, id="sku-too-long"),
     ],
 )
 def test_bad_body_is_400_json(client, db, body):
@@ -154,9 +152,7 @@ def test_item_cap(make_app):
 
 
 def test_default_cap_is_10000(client):
-    response = client.post(
-        "/v1/validate", json={"items": [item(SKU_A, HUB_1)] * 10_001}
-    )
+    response = client.post("/v1/validate", json={"items": [item(SKU_A, HUB_1)] * 10_001})
 
     assert response.status_code == 413
     assert response.json["max_items"] == 10_000
@@ -176,8 +172,9 @@ def test_one_query_for_a_large_batch(db, ims_database):
     items = [(f"SKU-{i % 50:05d}", [HUB_1, HUB_2, "HUB-X"][i % 3]) for i in range(5000)]
     items += [(SKU_A, HUB_1), (SKU_B, HUB_2)]
     CountingCursor.executed = []
-    with psycopg.connect(postgres.conninfo(ims_database), autocommit=True,
-                         cursor_factory=CountingCursor) as conn:
+    with psycopg.connect(
+        postgres.conninfo(ims_database), autocommit=True, cursor_factory=CountingCursor
+    ) as conn:
         answers = store.validate_pairs(conn, items)
 
     assert len(CountingCursor.executed) == 1

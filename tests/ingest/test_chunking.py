@@ -18,9 +18,7 @@ from .helpers import blocks_of, reference_records
 BLOCK_SIZES = (1, 2, 3, 7, 1 << 20)
 
 
-def _split(
-    data: bytes, rows: int, block: int, offset: int = 0, line: int = 2
-) -> list[ChunkSpan]:
+def _split(data: bytes, rows: int, block: int, offset: int = 0, line: int = 2) -> list[ChunkSpan]:
     return list(split_into_chunks(blocks_of(data, block), offset, rows, line))
 
 
@@ -72,9 +70,7 @@ CASES = {
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("block", BLOCK_SIZES)
 @pytest.mark.parametrize("rows_per_chunk", [1, 2, 3, 1000])
-def test_chunks_agree_with_csv_reader(
-    name: str, block: int, rows_per_chunk: int
-) -> None:
+def test_chunks_agree_with_csv_reader(name: str, block: int, rows_per_chunk: int) -> None:
     data = CASES[name]
 
     chunks = _split(data, rows_per_chunk, block)

@@ -50,9 +50,7 @@ def test_plain_header_finds_every_required_column() -> None:
     ],
     ids=["lf", "crlf", "cr", "bom-lf", "bom-crlf"],
 )
-def test_data_offset_counts_bom_and_terminator(
-    prefix: bytes, terminator: bytes
-) -> None:
+def test_data_offset_counts_bom_and_terminator(prefix: bytes, terminator: bytes) -> None:
     data = prefix + HEADER_LINE.encode() + terminator + ROW.encode()
 
     header = read_header(data)
@@ -98,12 +96,8 @@ def test_quoted_header_cell_with_line_break_moves_data_line() -> None:
     assert data[header.data_offset :].startswith(b"ORD-1")
 
 
-def test_missing_columns_are_listed_in_contract_order_and_named_in_the_message() -> (
-    None
-):
-    present = [
-        c for c in REQUIRED_COLUMNS if c not in ("customer_email", "total_amount")
-    ]
+def test_missing_columns_are_listed_in_contract_order_and_named_in_the_message() -> None:
+    present = [c for c in REQUIRED_COLUMNS if c not in ("customer_email", "total_amount")]
     data = (",".join(["tenant_id", *present, "seller_id"]) + "\n").encode()
 
     header = read_header(data)
@@ -112,9 +106,7 @@ def test_missing_columns_are_listed_in_contract_order_and_named_in_the_message()
     assert header.extra == ("tenant_id", "seller_id")
     assert "customer_email" not in header.index
     message = header.missing_message()
-    assert message.startswith(
-        "missing required columns: customer_email, total_amount (found: "
-    )
+    assert message.startswith("missing required columns: customer_email, total_amount (found: ")
     assert "tenant_id, order_id, customer_name" in message
     assert message.endswith("seller_id)")
 

@@ -43,15 +43,11 @@ def test_header_line() -> None:
 
 def test_rows_round_trip_through_csv_reader() -> None:
     cells = ("ORD-1", 'say "hi"', "a,b", "two\nlines", "crlf\r\nend", "Zoë", "")
-    rows = [
-        InvalidRow(5, cells, ["quantity: bad", 'customer_email: not valid (got "x,y")'])
-    ]
+    rows = [InvalidRow(5, cells, ["quantity: bad", 'customer_email: not valid (got "x,y")'])]
 
     data = invalid_rows_csv(rows, len(cells))
 
-    assert _read(data) == [
-        [*cells, "5", 'quantity: bad; customer_email: not valid (got "x,y")']
-    ]
+    assert _read(data) == [[*cells, "5", 'quantity: bad; customer_email: not valid (got "x,y")']]
     assert data.endswith(b"\n") and not data.endswith(b"\r\n")
 
 
@@ -72,11 +68,7 @@ def test_short_rows_are_padded() -> None:
 
 
 def test_long_rows_keep_their_extra_cells_in_the_errors() -> None:
-    rows = [
-        InvalidRow(
-            8, ("a", "b", "c", 'x, "y"', "z"), ["row: has 5 fields, header has 3"]
-        )
-    ]
+    rows = [InvalidRow(8, ("a", "b", "c", 'x, "y"', "z"), ["row: has 5 fields, header has 3"])]
 
     (line,) = _read(invalid_rows_csv(rows, 3))
 

@@ -97,9 +97,7 @@ def test_long_row_reports_field_count_and_keeps_every_cell() -> None:
 
 def test_bad_utf8_is_reported_on_its_record_only() -> None:
     data = (
-        b"A,b,c,d,e,f,g,h,i,j,k\n"
-        b'B,Jos\xe9,c,d,e,f,g,h,i,j,"multi\nline"\n'
-        b"C,b,c,d,e,f,g,h,i,j,k\r\n"
+        b'A,b,c,d,e,f,g,h,i,j,k\nB,Jos\xe9,c,d,e,f,g,h,i,j,"multi\nline"\nC,b,c,d,e,f,g,h,i,j,k\r\n'
     )
 
     records = _records(data)
@@ -174,31 +172,20 @@ def test_csv_error_is_reported_on_its_record_and_parsing_goes_on() -> None:
     ]
     assert [bool(r.problems) for r in records] == [False, False, True, False]
     (problem,) = records[2].problems
-    assert problem.startswith(
-        "row: cannot be read as CSV (field larger than field limit"
-    )
+    assert problem.startswith("row: cannot be read as CSV (field larger than field limit")
     assert records[2].cells == (f'C,"{long_cell}\nstill C",c,d,e,f,g,h,i,j,k',)
 
 
 def test_chunk_by_chunk_reading_equals_whole_file_reading() -> None:
-    rows = [
-        GOOD_ROW.replace("ORD-1", f"ORD-{i}") + ("\r\n" if i % 2 else "\n")
-        for i in range(20)
-    ]
+    rows = [GOOD_ROW.replace("ORD-1", f"ORD-{i}") + ("\r\n" if i % 2 else "\n") for i in range(20)]
     rows[5] = rows[5].replace("Jane Doe", '"Jane\nDoe"')
     rows[9] = "\n"
     data = (HEADER_LINE + "\n" + "".join(rows)).encode()
     hdr = header()
     whole = list(read_records(data[hdr.data_offset :], hdr, hdr.data_line))
 
-    chunks = split_into_chunks(
-        [data[hdr.data_offset :]], hdr.data_offset, 4, hdr.data_line
-    )
-    pieces = [
-        r
-        for c in chunks
-        for r in read_records(data[c.start : c.end], hdr, c.first_line)
-    ]
+    chunks = split_into_chunks([data[hdr.data_offset :]], hdr.data_offset, 4, hdr.data_line)
+    pieces = [r for c in chunks for r in read_records(data[c.start : c.end], hdr, c.first_line)]
 
     assert pieces == whole
     assert len(whole) == 19

@@ -20,9 +20,7 @@ from oms.ingest.schema import (
 from .helpers import GOOD_VALUES
 
 
-def _record(
-    line: int = 2, problems: list[str] | None = None, **changes: str
-) -> RawRecord:
+def _record(line: int = 2, problems: list[str] | None = None, **changes: str) -> RawRecord:
     values = {**GOOD_VALUES, **changes}
     return RawRecord(line, tuple(values.values()), values, list(problems or []))
 
@@ -112,18 +110,14 @@ def test_order_id_may_be_64_characters() -> None:
 
 
 def test_order_id_longer_than_64_characters() -> None:
-    assert _errors(order_id="A" * 65) == [
-        "order_id: must be at most 64 characters long (has 65)"
-    ]
+    assert _errors(order_id="A" * 65) == ["order_id: must be at most 64 characters long (has 65)"]
 
 
 @pytest.mark.parametrize("value", ["ORD 1", "ORD/1", "ORD.1", "ÖRD-1", "=1+1"])
 def test_order_id_allowed_characters(value: str) -> None:
     (error,) = _errors(order_id=value)
 
-    assert error.startswith(
-        "order_id: may contain only letters A-Z, digits, '-' and '_'"
-    )
+    assert error.startswith("order_id: may contain only letters A-Z, digits, '-' and '_'")
     assert f'got "{value}"' in error
 
 
@@ -163,9 +157,7 @@ def test_quantity_upper_bound() -> None:
     assert _errors(quantity=str(MAX_QUANTITY + 1), total_amount="1") == [
         f'quantity: must be at most {MAX_QUANTITY} (got "{MAX_QUANTITY + 1}")'
     ]
-    assert _errors(quantity="9" * 5000, total_amount="1")[0].startswith(
-        "quantity: must be at most"
-    )
+    assert _errors(quantity="9" * 5000, total_amount="1")[0].startswith("quantity: must be at most")
 
 
 @pytest.mark.parametrize(
@@ -180,9 +172,7 @@ def test_unit_price_must_be_a_plain_number(value: str) -> None:
 
 
 def test_unit_price_must_not_be_negative() -> None:
-    assert _errors(unit_price="-1.00") == [
-        'unit_price: must not be negative (got "-1.00")'
-    ]
+    assert _errors(unit_price="-1.00") == ['unit_price: must not be negative (got "-1.00")']
 
 
 def test_unit_price_at_most_two_decimals() -> None:
@@ -232,9 +222,7 @@ def test_total_amount_must_equal_quantity_times_unit_price() -> None:
 
 @pytest.mark.parametrize("total", ["29.96", "29.97", "29.98"])
 def test_total_amount_tolerates_one_cent(total: str) -> None:
-    assert _load(
-        quantity="3", unit_price="9.99", total_amount=total
-    ).total_amount == Decimal(total)
+    assert _load(quantity="3", unit_price="9.99", total_amount=total).total_amount == Decimal(total)
 
 
 @pytest.mark.parametrize("total", ["29.95", "29.99"])
@@ -265,9 +253,7 @@ def test_total_is_checked_even_when_other_fields_fail() -> None:
     assert errors[1].startswith("total_amount: does not match")
 
 
-@pytest.mark.parametrize(
-    "bad", [{"quantity": "x"}, {"unit_price": "x"}, {"total_amount": "x"}]
-)
+@pytest.mark.parametrize("bad", [{"quantity": "x"}, {"unit_price": "x"}, {"total_amount": "x"}])
 def test_total_check_is_skipped_when_a_part_is_invalid(bad: dict[str, str]) -> None:
     errors = _errors(**bad)
 
@@ -370,9 +356,7 @@ def test_a_record_problem_alone_makes_the_row_invalid() -> None:
     valid, invalid = validate_records([record])
 
     assert valid == []
-    assert invalid == [
-        InvalidRow(2, record.cells, ["row: has 12 fields, header has 11"])
-    ]
+    assert invalid == [InvalidRow(2, record.cells, ["row: has 12 fields, header has 11"])]
 
 
 def test_missing_column_value_is_reported() -> None:
@@ -421,9 +405,7 @@ def test_first_occurrence_counts_even_when_it_is_invalid() -> None:
     valid, invalid = validate_records(records)
 
     assert valid == []
-    assert invalid[1].errors == [
-        "order_id: duplicate order_id in file (first at line 2)"
-    ]
+    assert invalid[1].errors == ["order_id: duplicate order_id in file (first at line 2)"]
 
 
 def test_empty_or_invalid_order_ids_are_not_duplicates() -> None:
@@ -445,9 +427,7 @@ def test_reject_turns_a_valid_row_into_an_invalid_one() -> None:
 
     rejected = reject(row, "sku: unknown SKU", "hub_id: unknown hub")
 
-    assert rejected == InvalidRow(
-        row.line, row.cells, ["sku: unknown SKU", "hub_id: unknown hub"]
-    )
+    assert rejected == InvalidRow(row.line, row.cells, ["sku: unknown SKU", "hub_id: unknown hub"])
 
 
 def test_reject_needs_a_reason() -> None:
@@ -473,21 +453,24 @@ def test_long_values_are_shortened_in_messages() -> None:
     assert '(got "' + "x" * 37 + '...")' in error
 
 
-@pytest.mark.parametrize(("changes", "expected"), [
-    ({"order_id": "A 1"}, [("order_id", "characters")]),
-    ({"order_id": "A" * 65}, [("order_id", "too_long")]),
-    ({"customer_name": "  "}, [("customer_name", "empty")]),
-    ({"customer_email": "jane@example"}, [("customer_email", "email")]),
-    ({"quantity": "0"}, [("quantity", "whole_number")]),
-    ({"quantity": "1.5", "total_amount": "14.99"}, [("quantity", "whole_number")]),
-    ({"quantity": str(MAX_QUANTITY + 1)}, [("quantity", "too_large")]),
-    ({"unit_price": "-1"}, [("unit_price", "negative")]),
-    ({"unit_price": "9.999"}, [("unit_price", "decimals")]),
-    ({"unit_price": "$9.99"}, [("unit_price", "number_format")]),
-    ({"total_amount": "30.50"}, [("total_amount", "mismatch")]),
-    ({"order_date": "31/01/2025"}, [("order_date", "date_format")]),
-    ({"order_date": "2025-02-30"}, [("order_date", "not_a_date")]),
-])
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"order_id": "A 1"}, [("order_id", "characters")]),
+        ({"order_id": "A" * 65}, [("order_id", "too_long")]),
+        ({"customer_name": "  "}, [("customer_name", "empty")]),
+        ({"customer_email": "jane@example"}, [("customer_email", "email")]),
+        ({"quantity": "0"}, [("quantity", "whole_number")]),
+        ({"quantity": "1.5", "total_amount": "14.99"}, [("quantity", "whole_number")]),
+        ({"quantity": str(MAX_QUANTITY + 1)}, [("quantity", "too_large")]),
+        ({"unit_price": "-1"}, [("unit_price", "negative")]),
+        ({"unit_price": "9.999"}, [("unit_price", "decimals")]),
+        ({"unit_price": "$9.99"}, [("unit_price", "number_format")]),
+        ({"total_amount": "30.50"}, [("total_amount", "mismatch")]),
+        ({"order_date": "31/01/2025"}, [("order_date", "date_format")]),
+        ({"order_date": "2025-02-30"}, [("order_date", "not_a_date")]),
+    ],
+)
 def test_every_reason_names_its_field_and_rule(changes, expected):
     errors = _errors(**changes)
 

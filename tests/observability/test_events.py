@@ -12,15 +12,19 @@ from oms.observability.events import Consumer, events_connection
 
 
 def _where(connection) -> str:
-    return (f"{connection.transport.driver_type}://{connection.hostname}:{connection.port}"
-            f"/{connection.virtual_host}")
+    return (
+        f"{connection.transport.driver_type}://{connection.hostname}:{connection.port}"
+        f"/{connection.virtual_host}"
+    )
 
 
 def _app(events_url: str = "redis://127.0.0.1:6379/5") -> Celery:
-    app = Celery("events-test", events="oms.observability.events:Events",
-                 set_as_current=False)
-    app.conf.update(broker_url="sqs://key:secret@127.0.0.1:4566", oms_events_url=events_url,
-                    event_exchange="t1-celeryev")
+    app = Celery("events-test", events="oms.observability.events:Events", set_as_current=False)
+    app.conf.update(
+        broker_url="sqs://key:secret@127.0.0.1:4566",
+        oms_events_url=events_url,
+        event_exchange="t1-celeryev",
+    )
     return app
 
 
@@ -64,11 +68,15 @@ def test_a_task_sent_event_published_with_the_sqs_producer_arrives_over_redis(st
     seen: list[dict] = []
     receiver = app.events.Receiver(
         events_connection(app),
-        handlers={"task-sent": lambda event: seen.append(event)
-                  if event.get("uuid") == wanted else None})
-    listener = threading.Thread(target=receiver.capture,
-                                kwargs={"limit": None, "timeout": None, "wakeup": False},
-                                daemon=True)
+        handlers={
+            "task-sent": lambda event: seen.append(event) if event.get("uuid") == wanted else None
+        },
+    )
+    listener = threading.Thread(
+        target=receiver.capture,
+        kwargs={"limit": None, "timeout": None, "wakeup": False},
+        daemon=True,
+    )
     listener.start()
     try:
         sqs_producer = Producer(app.connection_for_write())
@@ -76,9 +84,9 @@ def test_a_task_sent_event_published_with_the_sqs_producer_arrives_over_redis(st
         deadline = time.monotonic() + 15
         # The subscription starts with the receiver's first poll: publish until it hears.
         while not seen and time.monotonic() < deadline:
-            app.amqp._event_dispatcher.publish("task-sent", {"uuid": wanted,
-                                                             "name": "oms.ping"},
-                                               sqs_producer)
+            app.amqp._event_dispatcher.publish(
+                "task-sent", {"uuid": wanted, "name": "oms.ping"}, sqs_producer
+            )
             time.sleep(0.3)
     finally:
         receiver.should_stop = True

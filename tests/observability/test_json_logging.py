@@ -14,8 +14,9 @@ from oms.observability.logging import (
 
 
 def _record(message="chunk done", *args, exc_info=None, **extra) -> logging.LogRecord:
-    record = logging.LogRecord("oms.pipeline.chunk", logging.INFO, "chunk.py", 80, message,
-                               args, exc_info)
+    record = logging.LogRecord(
+        "oms.pipeline.chunk", logging.INFO, "chunk.py", 80, message, args, exc_info
+    )
     record.__dict__.update(extra)
     return record
 
@@ -32,7 +33,12 @@ def test_a_record_with_extras_is_one_json_line_with_them():
     assert parsed["message"] == "chunk done"
     assert parsed["time"].endswith("Z")
     assert {k: parsed[k] for k in ("upload_id", "chunk", "rows", "valid", "invalid")} == {
-        "upload_id": "a" * 32, "chunk": 0, "rows": 2, "valid": 2, "invalid": 0}
+        "upload_id": "a" * 32,
+        "chunk": 0,
+        "rows": 2,
+        "valid": 2,
+        "invalid": 0,
+    }
 
 
 def test_message_arguments_are_applied_and_odd_values_turned_to_text():
@@ -60,15 +66,24 @@ def test_an_exception_is_kept_with_its_traceback():
 
 
 def test_celery_task_lines_name_their_task():
-    data = {"id": "0f1e", "name": "oms.process_chunk", "runtime": 0.25,
-            "return_value": "{}", "args": "('u3', 4)", "kwargs": "{}"}
+    data = {
+        "id": "0f1e",
+        "name": "oms.process_chunk",
+        "runtime": 0.25,
+        "return_value": "{}",
+        "args": "('u3', 4)",
+        "kwargs": "{}",
+    }
     record = _record("Task %(name)s[%(id)s] succeeded", data, data=data)
 
     parsed = json.loads(JsonFormatter().format(record))
 
     assert parsed["message"] == "Task oms.process_chunk[0f1e] succeeded"
     assert (parsed["task_name"], parsed["task_id"], parsed["runtime_s"]) == (
-        "oms.process_chunk", "0f1e", 0.25)
+        "oms.process_chunk",
+        "0f1e",
+        0.25,
+    )
     assert "data" not in parsed
 
 
@@ -92,8 +107,7 @@ def test_task_arguments_become_log_fields_by_parameter_name():
 
     names = {"upload_id": "upload_id", "index": "chunk"}
 
-    assert fields_of_call(process_chunk, ("u5", 2), {}, names) == {"upload_id": "u5",
-                                                                   "chunk": 2}
+    assert fields_of_call(process_chunk, ("u5", 2), {}, names) == {"upload_id": "u5", "chunk": 2}
     assert fields_of_call(process_chunk, (), {"upload_id": "u6"}, names) == {"upload_id": "u6"}
     assert fields_of_call(process_chunk, (1, 2, 3), {}, names) == {}
 

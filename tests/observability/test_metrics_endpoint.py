@@ -21,9 +21,11 @@ def scrape(client) -> dict[tuple[str, frozenset], float]:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.content_type == "text/plain; version=0.0.4; charset=utf-8"
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(response.get_data(as_text=True))
-            for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for sample in family.samples
+    }
 
 
 def value(samples, name: str, **labels: str) -> float:
@@ -46,22 +48,34 @@ def test_a_processed_file_shows_in_chunk_ims_upload_and_row_metrics(api, pipelin
     assert value(after, "oms_chunk_seconds_bucket", le="+Inf") == 3  # the module's only
     assert value(after, "oms_chunk_seconds_sum") > value(before, "oms_chunk_seconds_sum")
     # IMS is asked once per chunk here (the tests' IMS cache TTL is 0).
-    ims_calls = (value(after, "oms_ims_request_seconds_count")
-                 - value(before, "oms_ims_request_seconds_count"))
+    ims_calls = value(after, "oms_ims_request_seconds_count") - value(
+        before, "oms_ims_request_seconds_count"
+    )
     assert ims_calls == 3
     assert value(after, "oms_ims_request_seconds_sum") > 0
     assert ("oms_kafka_delivery_failures_total", frozenset()) in after
     assert value(after, "oms_mongo_up") == 1
-    assert (value(after, "oms_uploads", status="completed")
-            - value(before, "oms_uploads", status="completed")) == 1
+    assert (
+        value(after, "oms_uploads", status="completed")
+        - value(before, "oms_uploads", status="completed")
+    ) == 1
     for outcome, grown in [("valid", 5), ("invalid", 1), ("duplicate", 0)]:
-        assert (value(after, "oms_rows_total", outcome=outcome)
-                - value(before, "oms_rows_total", outcome=outcome)) == grown, outcome
+        assert (
+            value(after, "oms_rows_total", outcome=outcome)
+            - value(before, "oms_rows_total", outcome=outcome)
+        ) == grown, outcome
 
 
 def test_every_upload_status_is_exposed_even_at_zero(metrics_api):
     samples = scrape(metrics_api)
 
     statuses = {dict(labels)["status"] for name, labels in samples if name == "oms_uploads"}
-    assert statuses == {"queued", "splitting", "processing", "finalizing", "completed",
-                        "failed", "rejected"}
+    assert statuses == {
+        "queued",
+        "splitting",
+        "processing",
+        "finalizing",
+        "completed",
+        "failed",
+        "rejected",
+    }

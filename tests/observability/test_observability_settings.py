@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_events_go_to_the_result_backend_redis_unless_told_otherwise():
     assert load_settings({}).events_broker_url == "redis://127.0.0.1:6379/0"
     assert load_settings({"OMS_REDIS_URL": "redis://redis:6379/0"}).events_broker_url == (
-        "redis://redis:6379/0")
+        "redis://redis:6379/0"
+    )
     assert load_settings({"OMS_EVENTS_URL": "redis://127.0.0.1:6379/3"}).events_broker_url == (
-        "redis://127.0.0.1:6379/3")
+        "redis://127.0.0.1:6379/3"
+    )
 
 
 def test_events_url_must_be_redis():

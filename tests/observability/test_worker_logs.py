@@ -19,9 +19,9 @@ def worker_log_lines(settings) -> list[dict]:
 
 
 def test_chunk_lines_are_json_with_the_upload_id_and_chunk(api, pipeline, settings):
-    accepted = upload_bytes(api, "logs.csv",
-                            to_csv([valid_row(n, prefix="LOG") for n in range(3)]),
-                            chunk_rows=2)
+    accepted = upload_bytes(
+        api, "logs.csv", to_csv([valid_row(n, prefix="LOG") for n in range(3)]), chunk_rows=2
+    )
     upload_id = accepted["upload_id"]
     assert wait_for_upload(api, upload_id)["status"] == "completed"
 
@@ -40,9 +40,15 @@ def test_chunk_lines_are_json_with_the_upload_id_and_chunk(api, pipeline, settin
     assert (first["rows"], first["valid"], first["invalid"]) == (2, 2, 0)
     assert first["task_name"] == "oms.process_chunk"
     # Celery's own line for that task: JSON too, with its task and the task's upload/chunk.
-    succeeded = [line for line in lines
-                 if line.get("task_id") == first["task_id"] and "succeeded" in line["message"]]
+    succeeded = [
+        line
+        for line in lines
+        if line.get("task_id") == first["task_id"] and "succeeded" in line["message"]
+    ]
     assert len(succeeded) == 1
     assert (succeeded[0]["logger"], succeeded[0]["chunk"]) == ("celery.app.trace", 0)
-    assert {line.get("task_name") for line in lines} >= {"oms.ingest_upload", "oms.process_chunk",
-                                                     "oms.finalize_upload"}
+    assert {line.get("task_name") for line in lines} >= {
+        "oms.ingest_upload",
+        "oms.process_chunk",
+        "oms.finalize_upload",
+    }

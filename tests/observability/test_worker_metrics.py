@@ -13,8 +13,12 @@ from tests.servers import ROOT
 
 
 def _samples(collector) -> dict[str, float]:
-    return {sample.name: sample.value for family in collector.collect()
-            for sample in family.samples if not sample.labels}
+    return {
+        sample.name: sample.value
+        for family in collector.collect()
+        for sample in family.samples
+        if not sample.labels
+    }
 
 
 def _worker_process(directory, chunk_seconds: list[float], failures: int) -> None:
@@ -59,13 +63,15 @@ def test_a_worker_starting_again_starts_from_zero_and_a_stopped_one_leaves_the_s
 
 def test_a_kafka_delivery_failure_is_counted(monkeypatch):
     # Nothing listens on port 1: the message times out, its delivery callback reports it.
-    unreachable = Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 300,
-                            "log_level": 0})
+    unreachable = Producer(
+        {"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 300, "log_level": 0}
+    )
     monkeypatch.setattr(kafka, "producer", lambda: unreachable)
     before = _samples(metrics.KAFKA_DELIVERY_FAILURES)["oms_kafka_delivery_failures_total"]
 
-    delivered = kafka.publish([kafka.Message("t.order.created", "o-1", {"order_id": "o-1"})],
-                              timeout=5)
+    delivered = kafka.publish(
+        [kafka.Message("t.order.created", "o-1", {"order_id": "o-1"})], timeout=5
+    )
 
     after = _samples(metrics.KAFKA_DELIVERY_FAILURES)["oms_kafka_delivery_failures_total"]
     assert delivered == set()

@@ -23,20 +23,30 @@ def _upload(records: int, *, skip_every: int = 0, backordered_every: int = 0) ->
     """An upload of ``records`` file records, whose orders are stored directly; every
     ``skip_every``-th record is an invalid row (no order)."""
     upload_id = uuid.uuid4().hex
-    repo.create_upload(upload_id, filename="l.csv", key=f"k/{upload_id}", size=1,
-                       sha256="0", chunk_rows=1000)
+    repo.create_upload(
+        upload_id, filename="l.csv", key=f"k/{upload_id}", size=1, sha256="0", chunk_rows=1000
+    )
     mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$set": {"rows_total": records}})
     docs = []
     for ordinal in range(records):
         if skip_every and ordinal % skip_every == skip_every - 1:
             continue
         line = ordinal + 2
-        status = ("backordered" if backordered_every and ordinal % backordered_every == 0
-                  else "on_hold")
-        docs.append({"_id": f"{upload_id}:{line}", "_v": 0, "order_id": f"{upload_id}-{line}",
-                     "upload_id": upload_id, "row_number": line,
-                     "block": block_key(upload_id, ordinal), "status": status,
-                     "hub_id": HUBS[ordinal % len(HUBS)]})
+        status = (
+            "backordered" if backordered_every and ordinal % backordered_every == 0 else "on_hold"
+        )
+        docs.append(
+            {
+                "_id": f"{upload_id}:{line}",
+                "_v": 0,
+                "order_id": f"{upload_id}-{line}",
+                "upload_id": upload_id,
+                "row_number": line,
+                "block": block_key(upload_id, ordinal),
+                "status": status,
+                "hub_id": HUBS[ordinal % len(HUBS)],
+            }
+        )
     if docs:
         orders().insert_many(docs)
     return {"upload_id": upload_id, "orders": docs, **repo.get_upload(upload_id)}
@@ -68,12 +78,14 @@ def test_following_next_lists_every_order_of_an_upload_once_in_file_order(fresh_
 def test_filters_by_hub_and_status_narrow_each_page(fresh_settings):
     upload = _upload(400, backordered_every=9)
     wanted_hub = [d["order_id"] for d in upload["orders"] if d["hub_id"] == "HUB-B"]
-    wanted_status = [d["order_id"] for d in upload["orders"]
-                     if d["status"] == "backordered" and d["hub_id"] == "HUB-A"]
+    wanted_status = [
+        d["order_id"]
+        for d in upload["orders"]
+        if d["status"] == "backordered" and d["hub_id"] == "HUB-A"
+    ]
 
     by_hub, _ = _follow(25, upload_id=upload["upload_id"], hub_id="HUB-B")
-    by_both, _ = _follow(7, upload_id=upload["upload_id"], hub_id="HUB-A",
-                         status="backordered")
+    by_both, _ = _follow(7, upload_id=upload["upload_id"], hub_id="HUB-A", status="backordered")
 
     assert by_hub == wanted_hub
     assert by_both == wanted_status
@@ -117,8 +129,11 @@ def test_an_unknown_upload_lists_nothing(fresh_settings):
 
 
 def test_a_cursor_not_handed_out_by_the_api_is_refused():
-    for bad in ("not-base64!", encode_cursor({"s": 1}), encode_cursor({"s": True, "u": "x",
-                                                                        "b": 0, "r": 0})):
+    for bad in (
+        "not-base64!",
+        encode_cursor({"s": 1}),
+        encode_cursor({"s": True, "u": "x", "b": 0, "r": 0}),
+    ):
         with pytest.raises(InvalidCursor):
             decode_cursor(bad, required=("s", "u", "b", "r"))
 

@@ -15,9 +15,12 @@ TERMINAL = {"completed", "failed", "rejected"}
 
 
 def upload_bytes(api, name: str, data: bytes, **query) -> dict:
-    response = api.post("/upload", query_string=query,
-                        data={"file": (io.BytesIO(data), name, "text/csv")},
-                        content_type="multipart/form-data")
+    response = api.post(
+        "/upload",
+        query_string=query,
+        data={"file": (io.BytesIO(data), name, "text/csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 202, response.get_json()
     return response.get_json()
 
@@ -42,13 +45,20 @@ def invalid_rows(api, upload: dict) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
 
-def read_topic(bootstrap: str, topic: str, expect: int, idle_s: float = 5.0,
-               limit_s: float = 120.0) -> list[dict]:
+def read_topic(
+    bootstrap: str, topic: str, expect: int, idle_s: float = 5.0, limit_s: float = 120.0
+) -> list[dict]:
     """Every message of ``topic`` from the start, until ``idle_s`` passes with nothing new
     after ``expect`` were seen (so extra messages would be caught too)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "log_level": 0})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"t-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     consumer.subscribe([topic])
     messages: list[dict] = []
     deadline = time.monotonic() + limit_s
@@ -58,8 +68,9 @@ def read_topic(bootstrap: str, topic: str, expect: int, idle_s: float = 5.0,
             batch = consumer.consume(1000, timeout=0.5)
             fresh = [m for m in batch if m.error() is None]
             for message in fresh:
-                messages.append({"key": message.key().decode(),
-                                 "value": json.loads(message.value())})
+                messages.append(
+                    {"key": message.key().decode(), "value": json.loads(message.value())}
+                )
             if fresh:
                 last_new = time.monotonic()
             elif len(messages) >= expect and time.monotonic() - last_new > idle_s:

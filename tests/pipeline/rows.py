@@ -8,8 +8,19 @@ import uuid
 
 from ims.catalog import load_catalog
 
-COLUMNS = ["order_id", "customer_name", "customer_email", "product_name", "sku", "hub_id",
-           "quantity", "unit_price", "total_amount", "order_date", "shipping_address"]
+COLUMNS = [
+    "order_id",
+    "customer_name",
+    "customer_email",
+    "product_name",
+    "sku",
+    "hub_id",
+    "quantity",
+    "unit_price",
+    "total_amount",
+    "order_date",
+    "shipping_address",
+]
 
 _CATALOG = load_catalog()
 SKUS = sorted(sku["sku"] for sku in _CATALOG["skus"])
@@ -39,8 +50,7 @@ def valid_row(n: int, prefix: str | None = None, **overrides: str) -> dict:
 
 def to_csv(rows: list[dict], columns: list[str] = COLUMNS, line_end: str = "\n") -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator=line_end,
-                            extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator=line_end, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue().encode()

@@ -30,16 +30,18 @@ CRASH_POINTS = {
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
-def test_a_chunk_rerun_after_a_crash_has_the_effect_of_one_run(point, ims_service, settings,
-                                                              monkeypatch):
+def test_a_chunk_rerun_after_a_crash_has_the_effect_of_one_run(
+    point, ims_service, settings, monkeypatch
+):
     rows = [valid_row(n, prefix=f"CRASH{uuid.uuid4().hex[:4]}") for n in range(6)]
     rows[3]["customer_email"] = "broken"
     upload_id = uuid.uuid4().hex
     data = to_csv(rows)
     key = keys.upload_key(upload_id, "crash.csv")
     s3.put_bytes(key, data)
-    repo.create_upload(upload_id, filename="crash.csv", key=key, size=len(data), sha256="-",
-                       chunk_rows=10)
+    repo.create_upload(
+        upload_id, filename="crash.csv", key=key, size=len(data), sha256="-", chunk_rows=10
+    )
     split.split_upload(upload_id)
     module, name = CRASH_POINTS[point]
 
@@ -62,9 +64,11 @@ def test_a_chunk_rerun_after_a_crash_has_the_effect_of_one_run(point, ims_servic
     stored = list(mongo.db()["orders"].find({"upload_id": upload_id}))
     assert len(stored) == 5
     assert repo.get_chunk(upload_id, 0)["events_pending"] is False
-    events = [m for m in read_topic(settings.kafka_bootstrap, settings.topic("order.created"),
-                                    expect=5)
-              if m["value"]["upload_id"] == upload_id]
+    events = [
+        m
+        for m in read_topic(settings.kafka_bootstrap, settings.topic("order.created"), expect=5)
+        if m["value"]["upload_id"] == upload_id
+    ]
     assert {m["key"] for m in events} == {o["order_id"] for o in stored}
     assert len({m["value"]["event_id"] for m in events}) == 5  # repeats share their id
     report = s3.read(upload["invalid_file_key"]).decode().splitlines()

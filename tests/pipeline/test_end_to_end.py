@@ -47,8 +47,7 @@ def test_mixed_file_across_chunks_stores_valid_rows_and_reports_every_invalid_on
     assert upload["counts"] == {"rows": 12, "valid": 7, "invalid": 5, "duplicate": 2}
 
     report = invalid_rows(api, upload)
-    assert [int(r["row_number"]) for r in report] == [line(3), line(5), line(7), line(9),
-                                                      line(10)]
+    assert [int(r["row_number"]) for r in report] == [line(3), line(5), line(7), line(9), line(10)]
     reasons = {int(r["row_number"]): r["errors"] for r in report}
     assert "quantity:" in reasons[line(3)] and "customer_email:" in reasons[line(3)]
     assert "sku: unknown SKU" in reasons[line(5)]
@@ -69,9 +68,11 @@ def test_mixed_file_across_chunks_stores_valid_rows_and_reports_every_invalid_on
     assert order["order_date"] == datetime(2025, 3, 1, tzinfo=UTC)
     assert all(o["_id"] == f"{upload['upload_id']}:{o['row_number']}" for o in stored)
 
-    events = [m for m in read_topic(settings.kafka_bootstrap, settings.topic("order.created"),
-                                    expect=8)
-              if m["value"]["upload_id"] == upload["upload_id"]]
+    events = [
+        m
+        for m in read_topic(settings.kafka_bootstrap, settings.topic("order.created"), expect=8)
+        if m["value"]["upload_id"] == upload["upload_id"]
+    ]
     assert sorted(m["key"] for m in events) == sorted(o["order_id"] for o in stored)
     event = next(m["value"] for m in events if m["key"] == order["order_id"])
     assert event["event_type"] == "order.created"
@@ -89,10 +90,12 @@ def test_stats_count_orders_by_status_and_hub_from_counters(api, pipeline):
     after = api.get("/stats").get_json()
     assert upload["counts"]["valid"] == 6
     assert after["orders"]["total"] - before["orders"]["total"] == 6
-    assert (after["orders"]["by_status"]["on_hold"]
-            - before["orders"]["by_status"].get("on_hold", 0)) == 6
+    assert (
+        after["orders"]["by_status"]["on_hold"] - before["orders"]["by_status"].get("on_hold", 0)
+    ) == 6
     for hub in {r["hub_id"] for r in rows}:
         added = sum(1 for r in rows if r["hub_id"] == hub)
         assert after["orders"]["by_hub"][hub] - before["orders"]["by_hub"].get(hub, 0) == added
     assert after["uploads"]["by_status"]["completed"] == (
-        before["uploads"]["by_status"]["completed"] + 1)
+        before["uploads"]["by_status"]["completed"] + 1
+    )

@@ -1,7 +1,6 @@
 """IMS failing: a chunk retries with backoff and never marks rows invalid because of it;
 past its retries it fails alone, and an operator's retry finishes the upload."""
 
-
 import pytest
 import requests
 
@@ -20,14 +19,18 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def ims_faults(ims_service):
     def inject(count: int, status: int = 500, sku: str | None = None) -> None:
-        response = requests.put(f"{ims_service}/v1/faults/validate",
-                                json={"status": status, "count": count, "sku": sku},
-                                headers=IMS_KEY, timeout=5)
+        response = requests.put(
+            f"{ims_service}/v1/faults/validate",
+            json={"status": status, "count": count, "sku": sku},
+            headers=IMS_KEY,
+            timeout=5,
+        )
         response.raise_for_status()
 
     yield inject
-    requests.delete(f"{ims_service}/v1/faults/validate", headers=IMS_KEY,
-                    timeout=5).raise_for_status()
+    requests.delete(
+        f"{ims_service}/v1/faults/validate", headers=IMS_KEY, timeout=5
+    ).raise_for_status()
 
 
 def test_ims_errors_are_retried_and_no_row_is_marked_invalid(api, pipeline, ims_faults):
@@ -79,9 +82,9 @@ def test_a_chunk_failing_past_its_retries_fails_alone_and_retry_completes_the_up
 
 
 def test_retry_of_an_upload_that_did_not_fail_is_a_conflict(api, pipeline):
-    upload = wait_for_upload(api, upload_bytes(api, "ok.csv",
-                                               to_csv([valid_row(1, prefix="NORETRY")]))[
-        "upload_id"])
+    upload = wait_for_upload(
+        api, upload_bytes(api, "ok.csv", to_csv([valid_row(1, prefix="NORETRY")]))["upload_id"]
+    )
 
     response = api.post(f"/uploads/{upload['upload_id']}/retry")
 

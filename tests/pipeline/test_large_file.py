@@ -18,12 +18,25 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_hundred_thousand_rows_with_crlf_and_quoted_newlines(api, pipeline, settings,
-                                                             tmp_path):
+def test_hundred_thousand_rows_with_crlf_and_quoted_newlines(api, pipeline, settings, tmp_path):
     path = tmp_path / "orders-100k.csv"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate_orders.py"), str(path),
-                    "--rows", "100000", "--invalid-ratio", "0.02", "--seed", "11", "--crlf",
-                    "--prefix", f"BIG{uuid.uuid4().hex[:6]}"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "generate_orders.py"),
+            str(path),
+            "--rows",
+            "100000",
+            "--invalid-ratio",
+            "0.02",
+            "--seed",
+            "11",
+            "--crlf",
+            "--prefix",
+            f"BIG{uuid.uuid4().hex[:6]}",
+        ],
+        check=True,
+    )
     expected = json.loads(path.with_name(path.name + ".expected.json").read_text())
     assert expected["physical_lines"] > expected["rows"] + 1  # quoted newlines present
     assert b"\r\n" in path.read_bytes()[:2000]

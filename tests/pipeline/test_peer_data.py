@@ -62,46 +62,64 @@ class Completed:
 SHAPES: dict[str, Refused | Completed] = {
     "tenant_seller_hub_sku_quantity.csv": Refused(
         missing=[*_NO_ORDER_ID, *_CUSTOMER_TO_PRODUCT, "sku", *_AFTER_HUB],
-        suggestions={"sku": "sku_id"}),
+        suggestions={"sku": "sku_id"},
+    ),
     "tenant_order_sku_quantity_seller_hub_price.csv": Refused(
         missing=[*_CUSTOMER_TO_PRODUCT, "sku", *_AFTER_HUB],
-        suggestions={"sku": "sku_id", "unit_price": "price"}),
+        suggestions={"sku": "sku_id", "unit_price": "price"},
+    ),
     "capitalised_tenant_order_customer_hub_sku_quantity_price.csv": Refused(
         missing=["customer_email", "product_name", "sku", *_AFTER_HUB],
-        suggestions={"sku": "sku_id", "unit_price": "price"}),
+        suggestions={"sku": "sku_id", "unit_price": "price"},
+    ),
     "order_sku_quantity.csv": Refused(
-        missing=[*_CUSTOMER_TO_PRODUCT, "hub_id", *_AFTER_HUB],
-        suggestions={}),
+        missing=[*_CUSTOMER_TO_PRODUCT, "hub_id", *_AFTER_HUB], suggestions={}
+    ),
     "order_sku_quantity_seller_hub_price.csv": Refused(
         missing=[*_CUSTOMER_TO_PRODUCT, "sku", *_AFTER_HUB],
-        suggestions={"sku": "sku_id", "unit_price": "price"}),
+        suggestions={"sku": "sku_id", "unit_price": "price"},
+    ),
     "order_sku_quantity_seller_hub_price_tenant_no_final_newline.csv": Refused(
         missing=[*_CUSTOMER_TO_PRODUCT, "sku", *_AFTER_HUB],
-        suggestions={"sku": "sku_id", "unit_price": "price"}, final_newline=False),
+        suggestions={"sku": "sku_id", "unit_price": "price"},
+        final_newline=False,
+    ),
     "id_tenant_seller_hub_sku_status_quantity_created_at.csv": Refused(
         missing=[*_NO_ORDER_ID, *_CUSTOMER_TO_PRODUCT, "sku", *_AFTER_HUB],
-        suggestions={"order_id": "_id", "sku": "sku_id", "order_date": "created_at"}),
+        suggestions={"order_id": "_id", "sku": "sku_id", "order_date": "created_at"},
+    ),
     "sku_location_tenant_seller.csv": Refused(
         missing=[*_NO_ORDER_ID, *_CUSTOMER_TO_PRODUCT, "hub_id", "quantity", *_AFTER_HUB],
-        suggestions={"hub_id": "location"}, final_newline=False),
+        suggestions={"hub_id": "location"},
+        final_newline=False,
+    ),
     "sku_location_tenant_seller_header_only.csv": Refused(
         missing=[*_NO_ORDER_ID, *_CUSTOMER_TO_PRODUCT, "hub_id", "quantity", *_AFTER_HUB],
-        suggestions={"hub_id": "location"}, final_newline=False),
+        suggestions={"hub_id": "location"},
+        final_newline=False,
+    ),
     "sku_location.csv": Refused(
         missing=[*_NO_ORDER_ID, *_CUSTOMER_TO_PRODUCT, "hub_id", "quantity", *_AFTER_HUB],
-        suggestions={"hub_id": "location"}, final_newline=False),
+        suggestions={"hub_id": "location"},
+        final_newline=False,
+    ),
     # Not a peer shape: their kinds of values under all our columns (see the README).
     # Lines 2-4, 10, 11 are valid (UUID, numeric, ORD- and upper-case ids; prices 599,
     # 249.50, 299.00; "...Z" and plain dates; last cell "2 " with no final newline).
     "peer_values_in_our_columns.csv": Completed(
-        rows=10, valid=5, invalid=5, duplicate=1, final_newline=False,
+        rows=10,
+        valid=5,
+        invalid=5,
+        duplicate=1,
+        final_newline=False,
         invalid_fields={
             5: ["quantity"],  # -10
             6: ["quantity"],  # abc
             7: ["hub_id"],  # empty cell
             8: ["order_id"],  # repeats line 2's order id
             9: ["sku", "hub_id"],  # UUIDs, unknown to IMS
-        }),
+        },
+    ),
 }
 
 _TOKEN = re.compile(rb"\{\{(uuid|UUID|num):([A-Za-z0-9]+)\}\}")
@@ -116,8 +134,13 @@ def render(template: bytes) -> bytes:
     def fresh(match: re.Match[bytes]) -> bytes:
         if match[0] not in values:
             kind = match[1].decode()
-            value = (str(uuid.uuid4()) if kind == "uuid" else str(uuid.uuid4()).upper()
-                     if kind == "UUID" else str(base + len(values)))
+            value = (
+                str(uuid.uuid4())
+                if kind == "uuid"
+                else str(uuid.uuid4()).upper()
+                if kind == "UUID"
+                else str(base + len(values))
+            )
             values[match[0]] = value.encode()
         return values[match[0]]
 
@@ -125,8 +148,9 @@ def render(template: bytes) -> bytes:
 
 
 def _upload(api, name: str, data: bytes):
-    return api.post("/upload", data={"file": (io.BytesIO(data), name)},
-                    content_type="multipart/form-data")
+    return api.post(
+        "/upload", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
 
 
 def _header(data: bytes) -> list[str]:
@@ -162,10 +186,16 @@ def test_each_peer_shape_has_its_exact_outcome(api, pipeline, settings, name):
     assert response.status_code == 202, body
     upload = wait_for_upload(api, body["upload_id"])
     assert upload["status"] == "completed", upload
-    assert upload["counts"] == {"rows": expected.rows, "valid": expected.valid,
-                                "invalid": expected.invalid, "duplicate": expected.duplicate}
-    fields = {int(row["row_number"]): [e.split(":", 1)[0] for e in row["errors"].split("; ")]
-              for row in invalid_rows(api, upload)}
+    assert upload["counts"] == {
+        "rows": expected.rows,
+        "valid": expected.valid,
+        "invalid": expected.invalid,
+        "duplicate": expected.duplicate,
+    }
+    fields = {
+        int(row["row_number"]): [e.split(":", 1)[0] for e in row["errors"].split("; ")]
+        for row in invalid_rows(api, upload)
+    }
     assert fields == expected.invalid_fields
 
 
@@ -181,7 +211,8 @@ def test_peer_data_is_present():
 @pytest.mark.parametrize(
     "path",
     PEER_FILES or [pytest.param(None, marks=pytest.mark.skip(reason=NO_PEER_DATA))],
-    ids=[p.name for p in PEER_FILES] or ["no-peer-data"])
+    ids=[p.name for p in PEER_FILES] or ["no-peer-data"],
+)
 def test_each_peer_file_is_processed_or_refused_precisely(api, pipeline, path):
     data = path.read_bytes()
     header = _header(data)

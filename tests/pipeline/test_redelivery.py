@@ -21,8 +21,9 @@ def _stored_upload(name: str, rows: list[dict], chunk_rows: int) -> str:
     data = to_csv(rows)
     key = keys.upload_key(upload_id, name)
     s3.put_bytes(key, data)
-    repo.create_upload(upload_id, filename=name, key=key, size=len(data), sha256="-",
-                       chunk_rows=chunk_rows)
+    repo.create_upload(
+        upload_id, filename=name, key=key, size=len(data), sha256="-", chunk_rows=chunk_rows
+    )
     assert split.split_upload(upload_id).action == "chord"
     return upload_id
 
@@ -33,8 +34,9 @@ def test_a_chunk_run_twice_stores_and_counts_each_order_once(ims_service, settin
     upload_id = _stored_upload("redeliver.csv", rows, chunk_rows=10)
 
     first = chunk.process_chunk(upload_id, 0)
-    mongo.update_one(repo.chunks(), {"_id": repo.chunk_key(upload_id, 0)},
-                     {"$set": {"status": "pending"}})  # as if the ack was lost
+    mongo.update_one(
+        repo.chunks(), {"_id": repo.chunk_key(upload_id, 0)}, {"$set": {"status": "pending"}}
+    )  # as if the ack was lost
     second = chunk.process_chunk(upload_id, 0)
     result = finalize.finalize_upload(upload_id)
 
@@ -45,9 +47,11 @@ def test_a_chunk_run_twice_stores_and_counts_each_order_once(ims_service, settin
     assert upload["order_counts"]["total"] == 5
     assert result["status"] == "completed"
 
-    published = [m for m in read_topic(settings.kafka_bootstrap,
-                                       settings.topic("order.created"), expect=5)
-                 if m["value"]["upload_id"] == upload_id]
+    published = [
+        m
+        for m in read_topic(settings.kafka_bootstrap, settings.topic("order.created"), expect=5)
+        if m["value"]["upload_id"] == upload_id
+    ]
     by_order: dict[str, set[str]] = {}
     for message in published:
         by_order.setdefault(message["key"], set()).add(message["value"]["event_id"])
@@ -56,8 +60,9 @@ def test_a_chunk_run_twice_stores_and_counts_each_order_once(ims_service, settin
 
 
 def test_a_chunk_already_done_returns_its_counts_without_work(ims_service, settings):
-    upload_id = _stored_upload("done.csv", [valid_row(n, prefix="DONE") for n in range(3)],
-                               chunk_rows=10)
+    upload_id = _stored_upload(
+        "done.csv", [valid_row(n, prefix="DONE") for n in range(3)], chunk_rows=10
+    )
     counts = chunk.process_chunk(upload_id, 0)
     attempts = repo.get_chunk(upload_id, 0)["attempts"]
 
@@ -72,8 +77,9 @@ def test_unconfirmed_events_stay_pending_and_the_sweeper_publishes_them(
     ims_service, fresh_settings, monkeypatch
 ):
     settings = fresh_settings
-    upload_id = _stored_upload("outbox.csv", [valid_row(n, prefix="OUTBOX") for n in range(4)],
-                               chunk_rows=10)
+    upload_id = _stored_upload(
+        "outbox.csv", [valid_row(n, prefix="OUTBOX") for n in range(4)], chunk_rows=10
+    )
     # Kafka confirms nothing during the chunk (a broker outage as the producer sees it).
     monkeypatch.setattr(kafka, "publish", lambda messages: set())
     chunk.process_chunk(upload_id, 0)
@@ -88,13 +94,16 @@ def test_unconfirmed_events_stay_pending_and_the_sweeper_publishes_them(
     assert swept == {"pending": 4, "published": 4}
     after = repo.get_chunk(upload_id, 0)
     assert after["events_pending"] is False and after["unconfirmed_events"] == []
-    published = [m for m in read_topic(settings.kafka_bootstrap,
-                                       settings.topic("order.created"), expect=4)
-                 if m["value"]["upload_id"] == upload_id]
+    published = [
+        m
+        for m in read_topic(settings.kafka_bootstrap, settings.topic("order.created"), expect=4)
+        if m["value"]["upload_id"] == upload_id
+    ]
     stored = mongo.db()["orders"].find({"upload_id": upload_id})
     assert sorted(m["key"] for m in published) == sorted(o["order_id"] for o in stored)
     assert {m["value"]["event_id"] for m in published} == {
-        events.event_id(m["key"], "order.created") for m in published}
+        events.event_id(m["key"], "order.created") for m in published
+    }
 
 
 def test_a_split_run_again_keeps_the_chunks_and_their_progress(ims_service, settings):
@@ -110,6 +119,7 @@ def test_a_split_run_again_keeps_the_chunks_and_their_progress(ims_service, sett
     after = repo.list_chunks(upload_id)
     assert again.chunk_indexes == (0, 1, 2)
     assert [(c["index"], c["start"], c["end"], c["rows"]) for c in after] == [
-        (c["index"], c["start"], c["end"], c["rows"]) for c in before]
+        (c["index"], c["start"], c["end"], c["rows"]) for c in before
+    ]
     assert [c["status"] for c in after] == ["done", "pending", "pending"]
     assert [c["rows"] for c in after] == [2, 2, 1]

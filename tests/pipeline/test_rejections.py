@@ -18,9 +18,11 @@ def test_missing_columns_are_refused_at_upload_naming_them(api, settings):
     before = Written.now(settings)
     columns = [c for c in COLUMNS if c not in ("customer_email", "total_amount")]
 
-    response = api.post("/upload", data={"file": (_io(to_csv([valid_row(1)], columns)),
-                                                  "orders.csv")},
-                        content_type="multipart/form-data")
+    response = api.post(
+        "/upload",
+        data={"file": (_io(to_csv([valid_row(1)], columns)), "orders.csv")},
+        content_type="multipart/form-data",
+    )
 
     body = response.get_json()
     assert response.status_code == 422
@@ -38,15 +40,15 @@ def _split_stored(settings, name: str, data: bytes) -> tuple[str, split.SplitRes
     upload_id = uuid.uuid4().hex
     key = keys.upload_key(upload_id, name)
     s3.put_bytes(key, data)
-    repo.create_upload(upload_id, filename=name, key=key, size=len(data), sha256="x",
-                       chunk_rows=10)
+    repo.create_upload(upload_id, filename=name, key=key, size=len(data), sha256="x", chunk_rows=10)
     before = Written.now(settings)
     return upload_id, split.split_upload(upload_id), before
 
 
 def test_ingest_rejects_a_stored_file_with_missing_columns_and_processes_no_row(settings):
     upload_id, result, before = _split_stored(
-        settings, "legacy.csv", b"tenant_id,seller_id,hub_id,sku_id,quantity\n1,2,3,4,5\n")
+        settings, "legacy.csv", b"tenant_id,seller_id,hub_id,sku_id,quantity\n1,2,3,4,5\n"
+    )
 
     upload = repo.get_upload(upload_id)
     assert result.action == "skip"
@@ -60,8 +62,9 @@ def test_ingest_rejects_a_stored_file_with_missing_columns_and_processes_no_row(
 def test_an_empty_file_is_refused_and_nothing_is_stored(api, settings):
     before = Written.now(settings)
 
-    response = api.post("/upload", data={"file": (_io(b""), "empty.csv")},
-                        content_type="multipart/form-data")
+    response = api.post(
+        "/upload", data={"file": (_io(b""), "empty.csv")}, content_type="multipart/form-data"
+    )
 
     assert response.status_code == 400
     assert response.get_json()["code"] == "empty_file"
@@ -71,9 +74,11 @@ def test_an_empty_file_is_refused_and_nothing_is_stored(api, settings):
 def test_a_binary_file_is_refused_as_not_csv(api, settings):
     before = Written.now(settings)
 
-    response = api.post("/upload", data={"file": (_io(b"PK\x03\x04\x00\x00binary"),
-                                                  "orders.xlsx")},
-                        content_type="multipart/form-data")
+    response = api.post(
+        "/upload",
+        data={"file": (_io(b"PK\x03\x04\x00\x00binary"), "orders.xlsx")},
+        content_type="multipart/form-data",
+    )
 
     assert response.status_code == 415
     assert response.get_json()["code"] == "not_csv"
@@ -83,8 +88,9 @@ def test_a_binary_file_is_refused_as_not_csv(api, settings):
 def test_a_request_without_the_file_field_is_a_clear_400(api, settings):
     before = Written.now(settings)
 
-    response = api.post("/upload", data={"other": (_io(b"a,b\n"), "x.csv")},
-                        content_type="multipart/form-data")
+    response = api.post(
+        "/upload", data={"other": (_io(b"a,b\n"), "x.csv")}, content_type="multipart/form-data"
+    )
 
     assert response.status_code == 400
     assert response.get_json()["code"] == "no_file"

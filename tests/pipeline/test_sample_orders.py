@@ -23,8 +23,12 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_orders.csv"
-EXPECTED = {int(k): v for k, v in
-            json.loads((ROOT / "benchmarks" / "sample_orders_expected.json").read_text()).items()}
+EXPECTED = {
+    int(k): v
+    for k, v in json.loads(
+        (ROOT / "benchmarks" / "sample_orders_expected.json").read_text()
+    ).items()
+}
 
 
 def _source_rows() -> dict[int, dict]:
@@ -53,8 +57,9 @@ def test_sample_orders_end_to_end(api, pipeline, settings):
     assert upload["counts"]["invalid"] == len(invalid_lines)
 
     # Every valid row is in MongoDB with the right values and types.
-    stored = {o["row_number"]: o for o in
-              mongo.db()["orders"].find({"upload_id": upload["upload_id"]})}
+    stored = {
+        o["row_number"]: o for o in mongo.db()["orders"].find({"upload_id": upload["upload_id"]})
+    }
     assert sorted(stored) == valid_lines
     for line in valid_lines:
         order, row = stored[line], source[line]
@@ -69,9 +74,13 @@ def test_sample_orders_end_to_end(api, pipeline, settings):
         assert order["shipping_address"] == row["shipping_address"].strip()
 
     # Exactly one order.created per stored order.
-    messages = [m for m in read_topic(settings.kafka_bootstrap,
-                                      settings.topic("order.created"), expect=len(stored))
-                if m["value"]["upload_id"] == upload["upload_id"]]
+    messages = [
+        m
+        for m in read_topic(
+            settings.kafka_bootstrap, settings.topic("order.created"), expect=len(stored)
+        )
+        if m["value"]["upload_id"] == upload["upload_id"]
+    ]
     per_order = Counter(m["key"] for m in messages)
     assert sorted(per_order) == sorted(o["order_id"] for o in stored.values())
     assert set(per_order.values()) == {1}

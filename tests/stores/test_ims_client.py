@@ -22,26 +22,29 @@ pytestmark = pytest.mark.integration
 def client_settings(ims_service, settings):
     """Settings for the client under test (configured in this process); the IMS fault is
     cleared afterwards."""
+
     def use(**changes):
         configure(dataclasses.replace(settings, **changes))
         ims.cache.clear()
+
     yield use
     configure(settings)
     ims.cache.clear()
-    requests.delete(f"{ims_service}/v1/faults/validate", headers=IMS_KEY,
-                    timeout=5).raise_for_status()
+    requests.delete(
+        f"{ims_service}/v1/faults/validate", headers=IMS_KEY, timeout=5
+    ).raise_for_status()
 
 
 def _fault(url: str, **fault) -> None:
-    requests.put(f"{url}/v1/faults/validate", json=fault, headers=IMS_KEY,
-                 timeout=5).raise_for_status()
+    requests.put(
+        f"{url}/v1/faults/validate", json=fault, headers=IMS_KEY, timeout=5
+    ).raise_for_status()
 
 
 def test_known_and_unknown_pairs(client_settings):
     client_settings(ims_cache_ttl_s=0)
 
-    answers = ims.validate_pairs({(SKUS[0], HUBS[0]), ("SKU-NOPE", HUBS[1]),
-                                  (SKUS[1], "HUB-NOPE")})
+    answers = ims.validate_pairs({(SKUS[0], HUBS[0]), ("SKU-NOPE", HUBS[1]), (SKUS[1], "HUB-NOPE")})
 
     assert answers[(SKUS[0], HUBS[0])].valid
     assert answers[("SKU-NOPE", HUBS[1])] == ims.PairCheck(sku_exists=False, hub_exists=True)

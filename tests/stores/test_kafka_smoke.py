@@ -18,9 +18,14 @@ def test_keyed_message_is_confirmed_and_read_back(settings):
     delivered = kafka.publish([kafka.Message(topic, key, {"n": 1, "kind": "smoke"})])
 
     assert delivered == {key}
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap,
-                         "group.id": f"smoke-{uuid.uuid4().hex[:6]}",
-                         "auto.offset.reset": "earliest", "log_level": 0})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"smoke-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+            "log_level": 0,
+        }
+    )
     consumer.subscribe([topic])
     try:
         received = []

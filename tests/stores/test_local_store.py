@@ -53,8 +53,11 @@ def _move(args: tuple[str, str, str, int, int]) -> int:
     with pymongo.MongoClient(uri) as client:
         collection = client[db_name][name]
         for n in range(docs):
-            result = mongo.update_one(collection, {"_id": f"d{n}", "status": "on_hold"},
-                                      {"$set": {"status": "moved", "by": worker}})
+            result = mongo.update_one(
+                collection,
+                {"_id": f"d{n}", "status": "on_hold"},
+                {"$set": {"status": "moved", "by": worker}},
+            )
             won += result.modified_count
     return won
 
@@ -104,16 +107,22 @@ def test_every_lookup_field_is_served_by_an_index(settings):
     mongo.ensure_indexes()
     database = mongo.db()
     with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE)) as conn:
-        tables = dict(conn.execute(sql.SQL("SELECT _jsonb->>'_id', _jsonb->>'table' FROM {}")
-                                   .format(sql.Identifier(database.name,
-                                                          ferretdb_store.METADATA_TABLE))))
+        tables = dict(
+            conn.execute(
+                sql.SQL("SELECT _jsonb->>'_id', _jsonb->>'table' FROM {}").format(
+                    sql.Identifier(database.name, ferretdb_store.METADATA_TABLE)
+                )
+            )
+        )
         conn.execute("SET enable_seqscan = off")  # empty tables: ask whether an index *can*
         for collection, lookup_fields in mongo.LOOKUPS.items():
             for field in lookup_fields:
-                plan = conn.execute(sql.SQL(
-                    "EXPLAIN SELECT _jsonb FROM {} WHERE _jsonb -> {} @> %s::jsonb").format(
-                    sql.Identifier(database.name, tables[collection]), sql.Literal(field)),
-                    ('"x"',)).fetchall()
+                plan = conn.execute(
+                    sql.SQL("EXPLAIN SELECT _jsonb FROM {} WHERE _jsonb -> {} @> %s::jsonb").format(
+                        sql.Identifier(database.name, tables[collection]), sql.Literal(field)
+                    ),
+                    ('"x"',),
+                ).fetchall()
                 text = "\n".join(row[0] for row in plan)
                 assert "Index" in text and "Seq Scan" not in text, (collection, field, text)
 
@@ -124,8 +133,7 @@ def test_a_lookup_uses_the_gin_index_through_ferretdb(settings):
 
     orders = _collection("index_use")
     key = f"IDX-{uuid.uuid4().hex[:8]}"
-    orders.insert_many([{"_id": f"{key}-{n}", "key": f"{key}-{n}", "_v": 0}
-                        for n in range(5000)])
+    orders.insert_many([{"_id": f"{key}-{n}", "key": f"{key}-{n}", "_v": 0} for n in range(5000)])
     index = "%key_gin"
     with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE), autocommit=True) as c:
         c.execute(f'ANALYZE "{mongo.db().name}"."{_table("index_use")}"')
@@ -135,7 +143,9 @@ def test_a_lookup_uses_the_gin_index_through_ferretdb(settings):
             conn.execute("SELECT pg_stat_clear_snapshot()")
             row = conn.execute(
                 "SELECT sum(idx_scan) FROM pg_stat_user_indexes WHERE schemaname = %s "
-                "AND indexrelname LIKE %s", (mongo.db().name, index)).fetchone()
+                "AND indexrelname LIKE %s",
+                (mongo.db().name, index),
+            ).fetchone()
             return int(row[0] or 0)
 
     before = scans()
@@ -183,8 +193,11 @@ def test_bulk_updates_of_hundreds_from_several_threads_complete(settings):
 
     def update(part: int) -> None:
         ids = range(part * 200, part * 200 + 200)
-        changed.append(mongo.bulk_update(
-            collection, [({"_id": f"d{n}", "s": 0}, {"$set": {"s": 1}}) for n in ids]))
+        changed.append(
+            mongo.bulk_update(
+                collection, [({"_id": f"d{n}", "s": 0}, {"$set": {"s": 1}}) for n in ids]
+            )
+        )
 
     threads = [threading.Thread(target=update, args=(part,)) for part in range(3)]
     for thread in threads:

@@ -34,10 +34,24 @@ class Flower:
     def start(self) -> None:
         # `-b` before `flower`: Celery options after it are ignored.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.app", "-b", self.events_url,
-             "flower", "--address=127.0.0.1", f"--port={self.port}", "--enable_events=False"],
-            cwd=ROOT, env={**child_env(self.settings), "FLOWER_UNAUTHENTICATED_API": "true"},
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.app",
+                "-b",
+                self.events_url,
+                "flower",
+                "--address=127.0.0.1",
+                f"--port={self.port}",
+                "--enable_events=False",
+            ],
+            cwd=ROOT,
+            env={**child_env(self.settings), "FLOWER_UNAUTHENTICATED_API": "true"},
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -113,17 +127,25 @@ def upload_tasks(tasks: dict[str, dict], upload_id: str) -> dict[str, list[dict]
 def every_task_succeeded(upload_id: str, chunks: int):
     def condition(tasks: dict) -> bool:
         found = upload_tasks(tasks, upload_id)
-        return (all(len(found.get(name, [])) == 1 and found[name][0]["state"] == "SUCCESS"
-                    for name in ("oms.ingest_upload", "oms.finalize_upload"))
-                and len(found.get("oms.process_chunk", [])) == chunks
-                and all(t["state"] == "SUCCESS" for t in found["oms.process_chunk"]))
+        return (
+            all(
+                len(found.get(name, [])) == 1 and found[name][0]["state"] == "SUCCESS"
+                for name in ("oms.ingest_upload", "oms.finalize_upload")
+            )
+            and len(found.get("oms.process_chunk", [])) == chunks
+            and all(t["state"] == "SUCCESS" for t in found["oms.process_chunk"])
+        )
+
     return condition
 
 
 def process(api, rows: int, prefix: str) -> tuple[str, int]:
-    accepted = upload_bytes(api, f"{prefix}.csv",
-                            to_csv([valid_row(n, prefix=prefix) for n in range(rows)]),
-                            chunk_rows=2)
+    accepted = upload_bytes(
+        api,
+        f"{prefix}.csv",
+        to_csv([valid_row(n, prefix=prefix) for n in range(rows)]),
+        chunk_rows=2,
+    )
     upload = wait_for_upload(api, accepted["upload_id"])
     assert upload["status"] == "completed", upload
     return upload["upload_id"], upload["chunks"]["total"]
