@@ -54,8 +54,12 @@ def build(settings: Settings) -> dict[str, Any]:
         "task_default_queue": "default",
         "worker_hijack_root_logger": False,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
-        # The outbox sweeper: republish order events Kafka never confirmed.
         "beat_schedule": {
+            # Republish order events Kafka never confirmed.
             "republish-outbox": {"task": "oms.republish_outbox", "schedule": 60.0},
+            # Offer stock that arrived at IMS to the backorders waiting for it.
+            "offer-new-stock": {"task": "oms.offer_new_stock", "schedule": 5.0},
+            # Finish what an outage left of order moves (releases, events).
+            "sweep-orders": {"task": "oms.sweep_orders", "schedule": 60.0},
         },
     }

@@ -44,12 +44,13 @@ def _up(services: list[Service]) -> None:
 @click.group()
 def main() -> None:
     """Local stack: moto (S3/SQS/SNS), Redis, PostgreSQL, FerretDB, Apache Kafka; and
-    IMS, API, worker, Flower with --all."""
+    IMS, API, worker, finalizer, Flower with --all."""
 
 
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--all", "everything", is_flag=True, help="also IMS, API, worker and Flower")
+@click.option("--all", "everything", is_flag=True,
+              help="also IMS, API, worker, finalizer and Flower")
 def up(names: tuple[str, ...], everything: bool) -> None:
     """Install what is missing, start what is down, wait until each answers."""
     _up(_select(names, everything))
@@ -103,6 +104,8 @@ def run(csv_file: Path) -> None:
     _up(INFRA + APP)
     key = api_key()
     upload = demo.run_file(csv_file, key)
+    if upload["status"] == "completed":
+        upload = demo.wait_finalized(upload, key)
     demo.report(upload, key)
     if upload["status"] != "completed":
         sys.exit(1)

@@ -44,6 +44,24 @@ def run_file(path: Path, key: str, timeout: float = 600) -> dict:
     raise click.ClickException(f"upload {accepted['upload_id']} did not finish in {timeout}s")
 
 
+def wait_finalized(upload: dict, key: str, timeout: float = 300) -> dict:
+    """Follow the upload until the finalizer has decided every order (none on hold)."""
+    headers = {"X-API-Key": key}
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        upload = requests.get(f"{API}{upload['status_url']}", headers=headers, timeout=10).json()
+        statuses = upload["order_status"]
+        line = (f"  finalizing  confirmed {statuses['confirmed']}  backordered "
+                f"{statuses['backordered']}  on hold {statuses['on_hold']}")
+        if line != last:
+            click.echo(line)
+            last = line
+        if statuses["on_hold"] == 0 or time.monotonic() > deadline:
+            return upload
+        time.sleep(0.5)
+
+
 def report(upload: dict, key: str) -> None:
     counts = upload["counts"]
     click.echo("")
@@ -55,6 +73,10 @@ def report(upload: dict, key: str) -> None:
     click.echo(f"valid orders  {counts['valid']}")
     click.echo(f"invalid rows  {counts['invalid']} (duplicates among them: {counts['duplicate']})")
     click.echo(f"duration      {upload.get('duration_s')} s")
+    statuses = upload["order_status"]
+    click.echo(f"orders        confirmed {statuses['confirmed']}, backordered "
+               f"{statuses['backordered']}, on hold {statuses['on_hold']}, cancelled "
+               f"{statuses['cancelled']}")
     if upload.get("invalid_file"):
         click.echo(f"invalid file  {upload['invalid_file']}  ->  {API}{upload['invalid_file_url']}")
     click.echo("")

@@ -33,8 +33,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from devstack import postgres
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg.rows import TupleRow
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +116,7 @@ def prepare(
     return created
 
 
-def _tables(conn, database: str) -> dict[str, str]:
+def _tables(conn: Connection[TupleRow], database: str) -> dict[str, str]:
     """collection name -> PostgreSQL table, from FerretDB's metadata table."""
     exists = conn.execute(
         "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
@@ -129,14 +134,14 @@ def _tables(conn, database: str) -> dict[str, str]:
     return dict(rows)
 
 
-def _existing_indexes(conn, database: str) -> set[str]:
+def _existing_indexes(conn: Connection[TupleRow], database: str) -> set[str]:
     rows = conn.execute(
         "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (database,)
     ).fetchall()
     return {row[0] for row in rows}
 
 
-def _has_trigger(conn, database: str, table: str) -> bool:
+def _has_trigger(conn: Connection[TupleRow], database: str, table: str) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "

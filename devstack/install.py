@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 KAFKA_VERSION = "3.9.1"
@@ -30,7 +31,7 @@ def say(message: str) -> None:
     print(f"[devstack] {message}", file=sys.stderr, flush=True)
 
 
-def _run(cmd: list[str], **kwargs) -> None:
+def _run(cmd: list[str], **kwargs: Any) -> None:
     say("$ " + " ".join(cmd))
     subprocess.run(cmd, check=True, **kwargs)
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devstack import install, postgres
 
@@ -66,7 +67,7 @@ def _check_moto() -> None:
     import boto3
     from botocore.config import Config
 
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "endpoint_url": f"http://{HOST}:4566",
         "region_name": "us-east-1",
         "aws_access_key_id": "test",
@@ -138,7 +139,10 @@ def _ferretdb() -> Launch:
 def _check_ferretdb() -> None:
     import pymongo
 
-    with pymongo.MongoClient(f"mongodb://{HOST}:27018", serverSelectionTimeoutMS=1500) as client:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        f"mongodb://{HOST}:27018", serverSelectionTimeoutMS=1500
+    )
+    with client:
         client.admin.command("ping")
         client.list_database_names()
 
@@ -384,9 +388,30 @@ def _flower() -> Launch:
     )  # its HTTP API, on loopback
 
 
+def _finalizer() -> Launch:
+    return Launch([_venv_bin("oms-finalizer")],
+                  env={"OMS_IMS_SERVICE_KEY": ims_service_key()})
+
+
+def _check_finalizer() -> None:
+    """The finalizer's consumer group has a member (it joined and got partitions)."""
+    from confluent_kafka.admin import AdminClient
+
+    from oms.config import get_settings
+    from oms.orders.finalizer import group_id
+
+    admin = AdminClient({"bootstrap.servers": f"{HOST}:9092", "log_level": 0})
+    group = admin.describe_consumer_groups([group_id(get_settings())])
+    description = next(iter(group.values())).result(timeout=5)
+    if not description.members:
+        raise RuntimeError(f"consumer group {description.group_id} has no member yet")
+
+
 APP = [
     Service("ims", 8081, _ims, _http_ok(f"http://{HOST}:8081/healthz"), start_timeout=30),
     Service("api", 8080, _api, _http_ok(f"http://{HOST}:8080/healthz"), start_timeout=30),
     Service("worker", 0, _worker, _check_worker, start_timeout=90, own_process_only=True),
+    Service("finalizer", 0, _finalizer, _check_finalizer, start_timeout=60,
+            own_process_only=True),
     Service("flower", 5555, _flower, _http_ok(f"http://{HOST}:5555/healthcheck"), start_timeout=30),
 ]

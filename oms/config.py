@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 
@@ -39,6 +40,8 @@ class Settings:
     mongo_db: str
     kafka_bootstrap: str
     kafka_topic_prefix: str
+    kafka_partitions: int  # of the topics OMS creates (several finalizers share them)
+    kafka_replication: int
     redis_url: str
     ims_url: str
     ims_timeout_s: float
@@ -47,6 +50,7 @@ class Settings:
     chunk_rows: int
     max_upload_bytes: int
     task_max_retries: int
+    finalizer_batch: int  # order.created events the finalizer takes at once
     sqs_visibility_timeout_s: int
     task_time_limit_s: int
     api_keys: tuple[str, ...]
@@ -92,7 +96,7 @@ def _text(var: str, raw: str) -> str:
     return raw.strip()
 
 
-def _url(*schemes: str):
+def _url(*schemes: str) -> Callable[[str, str], str]:
     def parse(var: str, raw: str) -> str:
         value = _text(var, raw)
         parts = urlsplit(value)
@@ -105,7 +109,7 @@ def _url(*schemes: str):
     return parse
 
 
-def _int(minimum: int):
+def _int(minimum: int) -> Callable[[str, str], int]:
     def parse(var: str, raw: str) -> int:
         try:
             value = int(raw.strip())
@@ -118,7 +122,7 @@ def _int(minimum: int):
     return parse
 
 
-def _float(minimum: float):
+def _float(minimum: float) -> Callable[[str, str], float]:
     def parse(var: str, raw: str) -> float:
         try:
             value = float(raw.strip())
@@ -153,10 +157,10 @@ def _prefix(var: str, raw: str) -> str:
     return value
 
 
-def _optional(parse):
+def _optional(parse: Callable[[str, str], str]) -> Callable[[str, str], str]:
     """``parse``, or empty when the variable is empty (the setting then falls back)."""
 
-    def parse_optional(var: str, raw: str):
+    def parse_optional(var: str, raw: str) -> str:
         return parse(var, raw) if raw.strip() else ""
 
     return parse_optional
@@ -177,7 +181,7 @@ def _level(var: str, raw: str) -> str:
     return value
 
 
-VARIABLES: dict[str, tuple[str, str, object]] = {
+VARIABLES: dict[str, tuple[str, str, Callable[[str, str], Any]]] = {
     "aws_endpoint_url": ("OMS_AWS_ENDPOINT_URL", "http://127.0.0.1:4566", _url("http", "https")),
     "aws_region": ("AWS_REGION", "us-east-1", _text),
     "aws_access_key_id": ("AWS_ACCESS_KEY_ID", "test", _text),
@@ -188,6 +192,8 @@ VARIABLES: dict[str, tuple[str, str, object]] = {
     "mongo_db": ("OMS_MONGO_DB", "oms", _prefix),
     "kafka_bootstrap": ("OMS_KAFKA_BOOTSTRAP", "127.0.0.1:9092", _hostports),
     "kafka_topic_prefix": ("OMS_KAFKA_TOPIC_PREFIX", "", _prefix),
+    "kafka_partitions": ("OMS_KAFKA_PARTITIONS", "3", _int(1)),
+    "kafka_replication": ("OMS_KAFKA_REPLICATION", "1", _int(1)),
     "redis_url": ("OMS_REDIS_URL", "redis://127.0.0.1:6379/0", _url("redis", "rediss")),
     "ims_url": ("OMS_IMS_URL", "http://127.0.0.1:8081", _url("http", "https")),
     "ims_timeout_s": ("OMS_IMS_TIMEOUT", "10", _float(0.1)),
@@ -196,6 +202,7 @@ VARIABLES: dict[str, tuple[str, str, object]] = {
     "chunk_rows": ("OMS_CHUNK_ROWS", "5000", _int(1)),
     "max_upload_bytes": ("OMS_MAX_UPLOAD_BYTES", str(2 * 1024**3), _int(1)),
     "task_max_retries": ("OMS_TASK_MAX_RETRIES", "5", _int(0)),
+    "finalizer_batch": ("OMS_FINALIZER_BATCH", "500", _int(1)),
     "sqs_visibility_timeout_s": ("OMS_SQS_VISIBILITY_TIMEOUT", "1800", _int(60)),
     "task_time_limit_s": ("OMS_TASK_TIME_LIMIT", "900", _int(10)),
     "api_keys": ("OMS_API_KEYS", "", _keys),

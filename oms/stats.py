@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from oms.orders import counts as order_counts
 from oms.stores import mongo
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
@@ -30,8 +31,10 @@ def current_stats() -> dict:
             }
         )
         rows.update(upload.get("counts") or {})
+    by_status.update(order_counts.finalizer_totals())
+    statuses = {status: by_status.get(status, 0) for status in order_counts.STATUSES}
     return {
-        "orders": {"total": total, "by_status": dict(by_status), "by_hub": dict(by_hub)},
+        "orders": {"total": total, "by_status": statuses, "by_hub": dict(by_hub)},
         "uploads": {"total": sum(uploads_by_status.values()), "by_status": dict(uploads_by_status)},
         "rows": {name: rows.get(name, 0) for name in repo.EMPTY_COUNTS},
     }

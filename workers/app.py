@@ -1,8 +1,10 @@
 """The Celery app, configured from celeryconfig.py, and the worker's process hooks."""
 
+from contextvars import Token
 from pathlib import Path
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 from celery.signals import (
     celeryd_init,
     setup_logging,
@@ -47,11 +49,11 @@ init_celery()
 TASK_LOG_FIELDS = {"upload_id": "upload_id", "index": "chunk"}
 
 _metrics_dir: list[Path] = []
-_log_tokens: dict[str, object] = {}
+_log_tokens: dict[str, Token[Any]] = {}
 
 
 @worker_init.connect
-def _prepare_stores(**_) -> None:
+def _prepare_stores(**_: Any) -> None:
     """The unique order_id index is what makes a re-run chunk harmless: make sure it
     exists before the first task runs, whichever process started first."""
     from oms.stores import mongo, s3
@@ -61,7 +63,7 @@ def _prepare_stores(**_) -> None:
 
 
 @setup_logging.connect
-def _json_logs(loglevel=None, logfile=None, **_) -> None:
+def _json_logs(loglevel: str | int | None = None, logfile: str | None = None, **_: Any) -> None:
     """Celery's own lines and OMS's, in every worker process, as JSON (replaces Celery's
     logging set-up)."""
     stream = open(logfile, "a", buffering=1) if logfile else None  # noqa: SIM115
@@ -69,7 +71,7 @@ def _json_logs(loglevel=None, logfile=None, **_) -> None:
 
 
 @celeryd_init.connect
-def _metrics_files(sender: str, **_) -> None:
+def _metrics_files(sender: str, **_: Any) -> None:
     """Before the pool forks: pool processes write their samples under this node's
     directory, emptied now (see oms/observability/metrics.py)."""
     directory = metrics.worker_dir(get_settings(), sender)
@@ -78,31 +80,37 @@ def _metrics_files(sender: str, **_) -> None:
 
 
 @worker_process_init.connect
-def _pool_process_metrics(**_) -> None:
+def _pool_process_metrics(**_: Any) -> None:
     """Every metric present (at zero) from the start, in this pool process's files."""
     metrics.build_all()
 
 
 @worker_process_shutdown.connect
-def _pool_process_ended(pid: int, **_) -> None:
+def _pool_process_ended(pid: int, **_: Any) -> None:
     metrics.mark_process_dead(pid)
 
 
 @worker_shutdown.connect
-def _drop_metrics_files(**_) -> None:
+def _drop_metrics_files(**_: Any) -> None:
     for directory in _metrics_dir:
         metrics.remove_dir(directory)
 
 
 @task_prerun.connect
-def _bind_task_log_fields(task_id: str, task, args, kwargs, **_) -> None:
+def _bind_task_log_fields(
+    task_id: str,
+    task: Task,
+    args: tuple[Any, ...] | None,
+    kwargs: dict[str, Any] | None,
+    **_: Any,
+) -> None:
     fields = json_logging.fields_of_call(task.run, args or (), kwargs or {}, TASK_LOG_FIELDS)
     if fields:
         _log_tokens[task_id] = json_logging.bind(**fields)
 
 
 @task_postrun.connect
-def _unbind_task_log_fields(task_id: str, **_) -> None:
+def _unbind_task_log_fields(task_id: str, **_: Any) -> None:
     token = _log_tokens.pop(task_id, None)
     if token is not None:
         json_logging.unbind(token)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import random
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from oms import dispatch
 from oms.config import get_settings
 from oms.errors import Unavailable
+from oms.orders import backorders, commands
 from oms.orders.outbox import republish_pending
 from oms.pipeline import chunk, finalize, split
 from oms.uploads import repository as repo
@@ -34,7 +35,7 @@ def backoff(retries: int, base: float = 2.0) -> float:
 
 
 @shared_task(bind=True, name="oms.ingest_upload", max_retries=None)
-def ingest_upload(self, upload_id: str) -> dict:
+def ingest_upload(self: Task, upload_id: str) -> dict:
     try:
         result = split.split_upload(upload_id)
     except TRANSIENT as exc:
@@ -63,7 +64,7 @@ def ingest_upload(self, upload_id: str) -> dict:
 
 
 @shared_task(bind=True, name="oms.process_chunk", max_retries=None)
-def process_chunk(self, upload_id: str, index: int) -> dict:
+def process_chunk(self: Task, upload_id: str, index: int) -> dict:
     try:
         return chunk.process_chunk(upload_id, index)
     except TRANSIENT as exc:
@@ -87,7 +88,7 @@ def process_chunk(self, upload_id: str, index: int) -> dict:
 
 
 @shared_task(bind=True, name="oms.finalize_upload", max_retries=None)
-def finalize_upload(self, upload_id: str) -> dict:
+def finalize_upload(self: Task, upload_id: str) -> dict:
     try:
         return finalize.finalize_upload(upload_id)
     except TRANSIENT as exc:
@@ -97,3 +98,23 @@ def finalize_upload(self, upload_id: str) -> dict:
 @shared_task(name="oms.republish_outbox")
 def republish_outbox() -> dict:
     return republish_pending()
+
+
+@shared_task(name="oms.offer_new_stock")
+def offer_new_stock() -> dict:
+    """Stock that arrived at IMS goes to the backorders waiting for it (oldest first)."""
+    try:
+        return backorders.offer_new_stock()
+    except TRANSIENT as exc:  # the next beat tries again from the same feed position
+        log.warning("backorders: %s", exc)
+        return {"error": str(exc)[:300]}
+
+
+@shared_task(name="oms.sweep_orders")
+def sweep_orders() -> dict:
+    """Finish order follow-ups (stock releases, events) an outage or a crash left."""
+    try:
+        return commands.sweep()
+    except TRANSIENT as exc:
+        log.warning("order sweep: %s", exc)
+        return {"error": str(exc)[:300]}

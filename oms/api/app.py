@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, send_from_directory
+from flask import Flask, Response, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
@@ -64,5 +64,5 @@ def create_app(settings: Settings | None = None, *, prepare_stores: bool = True)
     return app
 
 
-def _docs_asset(filename: str):
+def _docs_asset(filename: str) -> Response:
     return send_from_directory(swagger_ui_path, filename)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Flask, request
+from flask import Flask, Response, request
 
 from oms.api.errors import error_response
 
@@ -28,7 +28,7 @@ def register(app: Flask, keys: tuple[str, ...]) -> None:
         return
 
     @app.before_request
-    def require_key():
+    def require_key() -> Response | None:
         if request.endpoint in OPEN_ENDPOINTS or request.method == "OPTIONS":
             return None
         given = request.headers.get(HEADER, "")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from typing import Any
+
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from oms.errors import NotFound, Unavailable
+from oms.orders.commands import NoStock
+from oms.orders.workflow import TransitionRefused
 from oms.pipeline.retry import NotRetryable
 from oms.stores.pages import InvalidCursor
 from oms.uploads.receive import UploadRefused
@@ -25,7 +29,7 @@ CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, **extra):
+def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
     response = jsonify({"code": code, "message": message, **extra})
     response.status_code = status
     return response
@@ -33,29 +37,38 @@ def error_response(status: int, code: str, message: str, **extra):
 
 def register(app: Flask) -> None:
     @app.errorhandler(UploadRefused)
-    def refused(exc: UploadRefused):
+    def refused(exc: UploadRefused) -> Response:
         return error_response(exc.status, exc.code, exc.message, **exc.details)
 
     @app.errorhandler(NotFound)
-    def not_found(exc: NotFound):
+    def not_found(exc: NotFound) -> Response:
         return error_response(404, "not_found", str(exc))
 
     @app.errorhandler(InvalidCursor)
-    def invalid_cursor(exc: InvalidCursor):
+    def invalid_cursor(exc: InvalidCursor) -> Response:
         return error_response(
             422, "validation_error", str(exc), fields={"query": {"cursor": [str(exc)]}}
         )
 
+    @app.errorhandler(TransitionRefused)
+    def refused_move(exc: TransitionRefused) -> Response:
+        return error_response(409, "transition_not_allowed", str(exc),
+                              current_status=str(exc.current), allowed=exc.allowed)
+
+    @app.errorhandler(NoStock)
+    def no_stock(exc: NoStock) -> Response:
+        return error_response(409, "no_stock", str(exc), available=exc.available)
+
     @app.errorhandler(NotRetryable)
-    def not_retryable(exc: NotRetryable):
+    def not_retryable(exc: NotRetryable) -> Response:
         return error_response(409, "conflict", str(exc))
 
     @app.errorhandler(Unavailable)
-    def unavailable(exc: Unavailable):
+    def unavailable(exc: Unavailable) -> Response:
         return error_response(503, "unavailable", str(exc))
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         extra = {}
         data = getattr(exc, "data", None) or {}
@@ -67,6 +80,6 @@ def register(app: Flask) -> None:
         return error_response(status, CODES.get(status, "error"), message, **extra)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
+    def unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error")
         return error_response(500, "internal_error", "internal error; see the API log")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,7 +15,7 @@ blp = Blueprint("health", __name__, description="Liveness and readiness")
 @blp.route("/healthz")
 class Health(MethodView):
     @blp.response(200)
-    def get(self):
+    def get(self) -> dict[str, str]:
         """The API process is alive."""
         return {"status": "ok"}
 
@@ -22,7 +24,7 @@ class Health(MethodView):
 class Ready(MethodView):
     @blp.response(200)
     @blp.alt_response(503, description="at least one dependency failed; named in `failed`")
-    def get(self):
+    def get(self) -> tuple[dict[str, Any], int]:
         """S3, SQS, MongoDB, Kafka and IMS each answer a real request."""
         checks = check_all()
         failed = sorted(name for name, result in checks.items() if result != "ok")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -17,9 +19,9 @@ blp = Blueprint("invalid_files", __name__, description="Invalid-records files")
 @blp.route("/invalid-files")
 class InvalidFiles(MethodView):
     @blp.response(200, InvalidFileSchema(many=True))
-    def get(self):
+    def get(self) -> list[dict[str, Any]]:
         """Every invalid-records file, newest first."""
-        files = [
+        files: list[dict[str, Any]] = [
             {
                 "name": name,
                 "size": obj["Size"],
@@ -39,7 +41,7 @@ class InvalidFiles(MethodView):
 class InvalidFile(MethodView):
     @blp.response(200, description="the CSV file", content_type="text/csv")
     @blp.alt_response(404, description="no such file")
-    def get(self, name: str):
+    def get(self, name: str) -> Response:
         """Download one invalid-records file (streamed)."""
         if not keys.is_invalid_file_name(name):
             raise NotFound(f"no invalid-records file named {name!r}")

@@ -20,6 +20,6 @@ class Metrics(MethodView):
         content_type="text/plain",
         description="Prometheus text exposition format",
     )
-    def get(self):
+    def get(self) -> Response:
         """Uploads by status, rows by outcome, chunk and IMS latencies, Kafka failures."""
         return Response(scrape.render(get_settings()), content_type=scrape.CONTENT_TYPE)

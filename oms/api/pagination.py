@@ -13,7 +13,11 @@ from oms.stores.pages import Page
 def page_body(page: Page, present: Callable[[dict], dict], args: dict[str, Any]) -> dict:
     next_url = None
     if page.next is not None:
-        query = {**{k: v for k, v in request.args.items() if k != "cursor"}, "cursor": page.next}
+        query: dict[str, Any] = {
+            **{k: v for k, v in request.args.items() if k != "cursor"},
+            "cursor": page.next,
+        }
+        assert request.endpoint is not None  # set while a view handles the request
         next_url = url_for(request.endpoint, **(request.view_args or {}), **query)
     return {
         "items": [present(item) for item in page.items],

@@ -2,10 +2,11 @@
 
 from marshmallow import Schema, fields, validate
 
+from oms.orders.status import OrderStatus
 from oms.uploads.status import UploadStatus
 
 
-class ErrorSchema(Schema):
+class ApiErrorSchema(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)
     fields_ = fields.Dict(data_key="fields")
@@ -43,6 +44,10 @@ class UploadSchema(Schema):
     extra_columns = fields.List(fields.String())
     invalid_file = fields.String(allow_none=True)
     invalid_file_url = fields.String(allow_none=True)
+    order_status = fields.Dict(
+        keys=fields.String(), values=fields.Integer(),
+        metadata={"description": "the upload's orders by status; on_hold ones are still "
+                                 "waiting for the finalizer (its lag, for this upload)"})
     status_url = fields.String()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -115,7 +120,7 @@ class UploadPageSchema(PageSchema):
 
 
 class OrderListArgsSchema(PageArgsSchema):
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([str(s) for s in OrderStatus]))
     hub_id = fields.String()
     upload_id = fields.String()
 
@@ -133,6 +138,15 @@ class ItemSchema(Schema):
     total_amount = fields.String(metadata={"description": "decimal string"})
 
 
+class StatusChangeSchema(Schema):
+    status = fields.String()
+    from_ = fields.String(data_key="from", attribute="from", allow_none=True)
+    to = fields.String(allow_none=True)
+    at = fields.DateTime()
+    reason = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+
+
 class OrderSchema(Schema):
     order_id = fields.String()
     upload_id = fields.String()
@@ -142,9 +156,20 @@ class OrderSchema(Schema):
     hub_id = fields.String()
     order_date = fields.DateTime()
     shipping_address = fields.String()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([str(s) for s in OrderStatus]))
+    status_history = fields.List(fields.Nested(StatusChangeSchema))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+class CancelArgsSchema(Schema):
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+class MoveArgsSchema(Schema):
+    status = fields.String(required=True,
+                           validate=validate.OneOf([str(s) for s in OrderStatus]))
+    reason = fields.String(validate=validate.Length(max=500))
 
 
 class OrderPageSchema(PageSchema):

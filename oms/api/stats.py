@@ -1,5 +1,7 @@
 """GET /stats."""
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -12,6 +14,6 @@ blp = Blueprint("stats", __name__, description="Counts of orders and uploads")
 @blp.route("/stats")
 class Stats(MethodView):
     @blp.response(200, StatsSchema)
-    def get(self):
+    def get(self) -> dict[str, Any]:
         """Orders (total, by status, by hub), uploads by status, rows processed."""
         return current_stats()

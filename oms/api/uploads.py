@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import request, url_for
 from flask.views import MethodView
@@ -18,6 +19,7 @@ from oms.api.schemas import (
     UploadSchema,
 )
 from oms.config import get_settings
+from oms.orders import counts as order_counts
 from oms.pipeline.retry import RetryAction, plan_retry
 from oms.uploads import repository as repo
 from oms.uploads.listing import list_uploads
@@ -48,7 +50,7 @@ class Upload(MethodView):
     @blp.alt_response(413, description="larger than OMS_MAX_UPLOAD_BYTES")
     @blp.alt_response(415, description="not a CSV file")
     @blp.alt_response(422, description="required columns missing (named in the message)")
-    def post(self, chunk_rows: int | None = None):
+    def post(self, chunk_rows: int | None = None) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Upload an order CSV (multipart field ``file``); processing starts at once."""
         received = receive_upload(
             request.stream, request.content_type or "", get_settings().max_upload_bytes
@@ -81,7 +83,7 @@ class Upload(MethodView):
 class Uploads(MethodView):
     @blp.arguments(UploadListArgsSchema, location="query")
     @blp.response(200, UploadPageSchema)
-    def get(self, args: dict):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Uploads, newest first; filter by ``status``. Follow ``next`` for the next page
         (null at the end)."""
         page = list_uploads(args["page_size"], args.get("cursor"), args.get("status"))
@@ -91,7 +93,7 @@ class Uploads(MethodView):
 @blp.route("/uploads/<upload_id>")
 class UploadById(MethodView):
     @blp.response(200, UploadSchema)
-    def get(self, upload_id: str):
+    def get(self, upload_id: str) -> dict[str, Any]:
         """Progress of one upload: status, chunks, counts so far, timings, invalid file."""
         return present(repo.get_upload(upload_id))
 
@@ -117,6 +119,7 @@ def present(upload: dict) -> dict:
     view.setdefault("error", None)
     view.setdefault("failed_chunks", [])
     view["invalid_file_url"] = url_for("invalid_files.InvalidFile", name=name) if name else None
+    view["order_status"] = order_counts.for_upload(upload)
     return view
 
 
@@ -129,7 +132,7 @@ class RetryUpload(MethodView):
     @blp.response(202, UploadSchema)
     @blp.alt_response(404, description="no such upload")
     @blp.alt_response(409, description="the upload is not failed")
-    def post(self, upload_id: str):
+    def post(self, upload_id: str) -> dict[str, Any]:
         """Re-run only the failed chunks of a failed upload, then finalize it again."""
         plan = plan_retry(upload_id)
         if plan.action == RetryAction.SPLIT:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -93,7 +94,7 @@ class ApiClient:
                     f"the download from {self.base_url} broke off: {_short_reason(exc)}"
                 ) from exc
 
-    def _json(self, method: str, path: str, **kwargs) -> dict:
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict:
         response = self._request(method, path, **kwargs)
         body = _json_body(response)
         if not isinstance(body, dict):
@@ -104,7 +105,12 @@ class ApiClient:
         return body
 
     def _request(
-        self, method: str, path: str, *, timeout: tuple[float, float] | None = None, **kwargs
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: tuple[float, float] | None = None,
+        **kwargs: Any,
     ) -> requests.Response:
         try:
             response = self.session.request(

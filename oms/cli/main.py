@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -14,7 +14,7 @@ from oms.cli.errors import EXIT_CODES_HELP, CliError, Interrupted
 class OmsGroup(click.Group):
     """Prints expected errors as one message (no traceback) and exits with their code."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CliError as exc:

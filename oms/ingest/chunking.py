@@ -229,7 +229,8 @@ class _Splitter:
             return n
         if self.seeking:
             self._cut(block, start)
-        matches = list(iter(_RECORD.scanner(block, start).match, None))
+        # Pattern.scanner exists (CPython's sre) but typeshed does not declare it.
+        matches = list(iter(_RECORD.scanner(block, start).match, None))  # type: ignore[attr-defined]
         left = len(matches)
         k = 0
         while left:

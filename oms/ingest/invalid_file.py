@@ -52,7 +52,7 @@ def invalid_rows_csv(rows: Iterable[InvalidRow], n_columns: int) -> bytes:
     for row in rows:
         cells = list(row.cells[:n_columns])
         cells += [""] * (n_columns - len(cells))
-        errors = list(row.errors)
+        errors: list[str] = list(row.errors)
         beyond = row.cells[n_columns:]
         if beyond:
             shown = json.dumps(list(beyond), ensure_ascii=False)

@@ -83,7 +83,7 @@ def _read_one_by_one(
         # Only the first chunk can start with blank lines; the record starts after them.
         body = raw.lstrip(b"\r\n")
         line = span.first_line + count_line_breaks(raw, 0, len(raw) - len(body))
-        problems: list[str] = []
+        problems: list[Reason] = []
         try:
             text = body.decode("utf-8")
             undecodable = False

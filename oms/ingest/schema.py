@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from marshmallow import (
     EXCLUDE,
@@ -65,7 +65,7 @@ def _invalid(rule: str, message: str) -> ValidationError:
 class _Text(fields.Field):
     """A required cell, stripped of surrounding whitespace, that must not be empty."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages = {  # typed by marshmallow's Field
         "required": RuleMessage("missing", "column is missing"),
         "null": RuleMessage("empty", "must not be empty"),
     }
@@ -318,7 +318,7 @@ def _reason(field: str, message: str) -> Reason:
     return Reason(field, getattr(message, "rule", "invalid"), str(message))
 
 
-def format_errors(errors: list[str]) -> str:
+def format_errors(errors: Iterable[str]) -> str:
     """Join error messages for the ``errors`` column of the invalid-records file."""
     return "; ".join(errors)
 

@@ -19,8 +19,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from celery import Celery
 from celery.app import app_or_default
 from celery.app.events import Events as CeleryEvents
 from celery.events.dispatcher import EventDispatcher as CeleryEventDispatcher
@@ -28,6 +31,7 @@ from celery.events.event import Event
 from celery.events.receiver import EventReceiver as CeleryEventReceiver
 from celery.worker.consumer import Consumer as CeleryConsumer
 from kombu import Connection, Producer
+from kombu.transport.base import StdChannel
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ SENT_EVENT_RETRY = {
 }
 
 
-def events_connection(app) -> Connection:
+def events_connection(app: Celery) -> Connection:
     """A new, lazy connection to where the app's events go."""
     return app.connection_for_write(url=app.conf.get(SETTING) or None)
 
@@ -52,13 +56,13 @@ class EventDispatcher(CeleryEventDispatcher):
 
     def __init__(
         self,
-        connection=None,
-        hostname=None,
-        enabled=True,
-        channel=None,
-        buffer_while_offline=None,
-        **kwargs,
-    ):
+        connection: Connection | None = None,
+        hostname: str | None = None,
+        enabled: bool = True,
+        channel: StdChannel | None = None,
+        buffer_while_offline: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
         own_connection = connection is None and channel is None
         if own_connection:
             connection = events_connection(app_or_default(kwargs.get("app") or self.app))
@@ -71,7 +75,15 @@ class EventDispatcher(CeleryEventDispatcher):
         self._own_lock = threading.Lock()
         self._own: tuple[int, Producer] | None = None
 
-    def publish(self, type, fields, producer, blind=False, Event=Event, **kwargs):
+    def publish(
+        self,
+        type: str,
+        fields: dict[str, Any],
+        producer: Producer | None,
+        blind: bool = False,
+        Event: Callable[..., dict[str, Any]] = Event,
+        **kwargs: Any,
+    ) -> None:
         if producer is None or producer.connection.as_uri() == self._events_uri:
             return super().publish(type, fields, producer, blind=blind, Event=Event, **kwargs)
         # The producer that sent a task (task-sent): the event would be lost there.
@@ -106,7 +118,9 @@ class EventDispatcher(CeleryEventDispatcher):
 class EventReceiver(CeleryEventReceiver):
     """Celery's receiver, on the events connection when it is given none."""
 
-    def __init__(self, channel=None, *args, **kwargs):
+    def __init__(
+        self, channel: Connection | StdChannel | None = None, *args: Any, **kwargs: Any
+    ) -> None:
         if channel is None:
             channel = events_connection(app_or_default(kwargs.get("app") or self.app))
         super().__init__(channel, *args, **kwargs)
@@ -120,7 +134,9 @@ class Events(CeleryEvents):
     receiver_cls = "oms.observability.events:EventReceiver"
 
     @contextmanager
-    def default_dispatcher(self, hostname=None, enabled=True, buffer_while_offline=False):
+    def default_dispatcher(
+        self, hostname: str | None = None, enabled: bool = True, buffer_while_offline: bool = False
+    ) -> Iterator[EventDispatcher]:
         """For ``Task.send_event``; Celery's would use the task producer pool (SQS)."""
         with (
             events_connection(self.app) as connection,
@@ -135,7 +151,9 @@ class Consumer(CeleryConsumer):
     """The worker's consumer (``worker_consumer``): its Events bootstep, the only caller
     of ``connection_for_write``, sends worker and task events to the events URL."""
 
-    def connection_for_write(self, url=None, heartbeat=None):
+    def connection_for_write(
+        self, url: str | None = None, heartbeat: float | None = None
+    ) -> Connection:
         return super().connection_for_write(
             url=url or self.app.conf.get(SETTING) or None, heartbeat=heartbeat
         )

@@ -9,13 +9,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     CollectorRegistry,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from oms.config import Settings
 from oms.errors import Unavailable
@@ -31,7 +32,7 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 class UploadCountsCollector:
     """Uploads by status and rows by outcome, from the upload documents in MongoDB."""
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("oms_mongo_up", "1 if MongoDB answered this scrape")
         try:
             stats = current_stats()

@@ -11,6 +11,7 @@ from oms.stores.kafka import Message
 
 SCHEMA_VERSION = 1
 ORDER_CREATED = "order.created"
+ORDER_UPDATED = "order.updated"
 _NAMESPACE = uuid.UUID("5f1d7a4e-9b8c-4c1e-8a57-0d7e2b6f9a10")
 
 
@@ -33,6 +34,29 @@ def order_created(order: dict) -> dict:
         "order_id": order["order_id"],
         "upload_id": order["upload_id"],
         "status": order["status"],
+        "hub_id": order["hub_id"],
+        "sku": order["item"]["sku"],
+        "quantity": order["item"]["quantity"],
+        "total_amount": str(from_cents(order["item"]["total_amount_cents"])),
+    }
+
+
+def order_updated(order: dict, index: int) -> dict:
+    """The ``order.updated`` payload of the move recorded at ``status_history[index]``;
+    its event_id depends only on the order and that position, so a repeat is the same
+    event."""
+    move = order["status_history"][index]
+    return {
+        "event_id": event_id(order["order_id"], ORDER_UPDATED, index),
+        "event_type": ORDER_UPDATED,
+        "schema_version": SCHEMA_VERSION,
+        "occurred_at": _iso(move["at"]),
+        "order_id": order["order_id"],
+        "upload_id": order["upload_id"],
+        "status": move["to"],
+        "previous_status": move["from"],
+        "reason": move.get("reason"),
+        "actor": move.get("actor"),
         "hub_id": order["hub_id"],
         "sku": order["item"]["sku"],
         "quantity": order["item"]["quantity"],

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def publish(payloads: list[dict]) -> list[dict]:
-    """Publish ``order.created`` payloads; return the ones Kafka did not confirm."""
+    """Publish order event payloads; return the ones Kafka did not confirm."""
     if not payloads:
         return []
     delivered = kafka.publish(events.message(payload) for payload in payloads)

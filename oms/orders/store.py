@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
+from oms.ingest.schema import OrderRow
 from oms.orders.money import to_cents
 from oms.stores import mongo
 
@@ -41,7 +44,7 @@ def blocks_of(upload_id: str, first_ordinal: int, records: int) -> list[str]:
     return [f"{upload_id}:{n}" for n in range(first_ordinal // BLOCK_ROWS, last // BLOCK_ROWS + 1)]
 
 
-def orders():
+def orders() -> Collection[dict[str, Any]]:
     return mongo.db()["orders"]
 
 
@@ -49,7 +52,9 @@ def row_key(upload_id: str, line: int) -> str:
     return f"{upload_id}:{line}"
 
 
-def order_document(row, upload_id: str, ordinal: int, created_at: datetime) -> dict:
+def order_document(
+    row: OrderRow, upload_id: str, ordinal: int, created_at: datetime
+) -> dict[str, Any]:
     """The stored form of a valid row (record ``ordinal`` of the file): status on_hold,
     money in exact cents."""
     return {

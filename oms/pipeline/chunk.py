@@ -115,9 +115,9 @@ def check_inventory(
     pairs |= {pair for row in invalid if any(pair := pair_of(row))}
     answers = ims.validate_pairs(pairs) if pairs else {}
 
-    def unknown(sku: str, hub: str) -> list[str]:
+    def unknown(sku: str, hub: str) -> list[Reason]:
         check = answers.get((sku, hub))
-        errors = []
+        errors: list[Reason] = []
         if check and sku and not check.sku_exists:
             errors.append(Reason("sku", reasons.UNKNOWN_SKU, f"unknown SKU {sku!r}"))
         if check and hub and not check.hub_exists:
@@ -130,12 +130,12 @@ def check_inventory(
         row.errors.extend(unknown(*pair_of(row)))
         row.errors.sort(key=_column_position)
         all_invalid.append(row)
-    for row in valid:
-        errors = unknown(row.sku, row.hub_id)
+    for valid_row in valid:
+        errors = unknown(valid_row.sku, valid_row.hub_id)
         if errors:
-            all_invalid.append(reject(row, *errors))
+            all_invalid.append(reject(valid_row, *errors))
         else:
-            still_valid.append(row)
+            still_valid.append(valid_row)
     return still_valid, all_invalid
 
 

@@ -1,10 +1,12 @@
-"""Inventory Management Service client: batch SKU/hub validation with a per-process cache."""
+"""Inventory Management Service client: batch SKU/hub validation with a per-process
+cache; stock reservations, releases and the feed of stock adjustments."""
 
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -116,3 +118,99 @@ def _ask(pairs: list[Pair]) -> dict[Pair, PairCheck]:
         (item["sku"], item["hub_id"]): PairCheck(bool(item["sku_exists"]), bool(item["hub_exists"]))
         for item in response.json()["items"]
     }
+
+
+# --- stock: reservations and the inventory feed (writes need OMS_IMS_SERVICE_KEY) ----------
+
+MAX_RESERVATIONS_PER_CALL = 500  # IMS_MAX_BATCH of the reference IMS
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """IMS's answer for one order: stock held (``reserved``), or why not."""
+
+    order_id: str
+    reserved: bool
+    available: int | None
+    code: str | None = None  # set when IMS refused the item itself (unknown_sku, ...)
+    message: str | None = None
+
+
+def _post(path: str, body: dict[str, Any]) -> requests.Response:
+    settings = get_settings()
+    try:
+        response = session().post(f"{settings.ims_url}{path}", json=body,
+                                  timeout=settings.ims_timeout_s)
+    except requests.RequestException as exc:
+        raise Unavailable(f"IMS unreachable: {exc}") from exc
+    if response.status_code >= 500 or response.status_code in (401, 403, 429):
+        # 401/403: a wrong service key is a deployment fault; retry until it is fixed.
+        raise Unavailable(f"IMS answered {response.status_code} to {path}: "
+                          f"{response.text[:200]}")
+    return response
+
+
+def reserve(items: list[dict[str, Any]]) -> dict[str, Reservation]:
+    """Reserve each item (``order_id, sku, hub_id, quantity``) once, atomically and
+    idempotently (IMS keys reservations by order_id), in calls of at most
+    MAX_RESERVATIONS_PER_CALL. Raises Unavailable when IMS cannot answer."""
+    answers: dict[str, Reservation] = {}
+    for start in range(0, len(items), MAX_RESERVATIONS_PER_CALL):
+        part = items[start:start + MAX_RESERVATIONS_PER_CALL]
+        with metrics.IMS_REQUEST_SECONDS.time():
+            response = _post("/v1/reservations/batch", {"items": part})
+        if response.status_code != 200:
+            raise Unavailable(f"IMS refused the reservation batch ({response.status_code}): "
+                              f"{response.text[:200]}")
+        for item in response.json()["items"]:
+            order_id = item.get("order_id")
+            if order_id is None:
+                continue
+            held = bool(item.get("reserved")) and item.get("state") == "reserved"
+            answers[order_id] = Reservation(order_id, held, item.get("available"),
+                                            item.get("code"), item.get("message"))
+    return answers
+
+
+def release(order_id: str) -> bool:
+    """Give the order's reserved stock back (once: repeats change nothing). True if this
+    call gave stock back."""
+    settings = get_settings()
+    try:
+        response = session().delete(f"{settings.ims_url}/v1/reservations/{order_id}",
+                                    timeout=settings.ims_timeout_s)
+    except requests.RequestException as exc:
+        raise Unavailable(f"IMS unreachable: {exc}") from exc
+    if response.status_code != 200:
+        raise Unavailable(f"IMS answered {response.status_code} to a release: "
+                          f"{response.text[:200]}")
+    return bool(response.json().get("released"))
+
+
+def inventory_events(after: int, limit: int = 500) -> tuple[list[dict[str, Any]], int]:
+    """Stock adjustments after event ``after``, in order; and the id to ask after next."""
+    settings = get_settings()
+    try:
+        response = session().get(f"{settings.ims_url}/v1/inventory/events",
+                                 params={"after": after, "limit": limit},
+                                 timeout=settings.ims_timeout_s)
+    except requests.RequestException as exc:
+        raise Unavailable(f"IMS unreachable: {exc}") from exc
+    if response.status_code != 200:
+        raise Unavailable(f"IMS answered {response.status_code} to the inventory feed")
+    body = response.json()
+    return body["items"], int(body["next_after"])
+
+
+def available(sku: str, hub_id: str) -> int:
+    """Stock of ``sku`` at ``hub_id`` that is not reserved (0 when IMS has no line)."""
+    settings = get_settings()
+    try:
+        response = session().get(f"{settings.ims_url}/v1/inventory",
+                                 params={"sku": sku, "hub_id": hub_id},
+                                 timeout=settings.ims_timeout_s)
+    except requests.RequestException as exc:
+        raise Unavailable(f"IMS unreachable: {exc}") from exc
+    if response.status_code != 200:
+        raise Unavailable(f"IMS answered {response.status_code} to an inventory read")
+    return sum(int(item["available"]) for item in response.json()["items"])

@@ -7,7 +7,8 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import Message as KafkaMessage
 
 from oms.config import get_settings
 from oms.errors import Unavailable
@@ -39,6 +40,25 @@ def producer() -> Producer:
     )
 
 
+def ensure_topic(topic: str) -> None:
+    """Create ``topic`` with the configured partitions unless it exists (consumers do not
+    create topics; a producer's first message would, with the broker's default)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    settings = get_settings()
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 0})
+    if topic in admin.list_topics(timeout=10).topics:
+        return
+    futures = admin.create_topics([NewTopic(topic, num_partitions=settings.kafka_partitions,
+                                            replication_factor=settings.kafka_replication)])
+    for future in futures.values():
+        try:
+            future.result(timeout=30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise Unavailable(f"Kafka could not create {topic}: {exc}") from exc
+
+
 def ping() -> None:
     """A broker answers with cluster metadata (raises Unavailable otherwise)."""
     from confluent_kafka.admin import AdminClient
@@ -61,8 +81,10 @@ def publish(messages: Iterable[Message], timeout: float = 30.0) -> set[str]:
     delivered: set[str] = set()
     failed: list[str] = []
 
-    def on_delivery(err, msg) -> None:
-        key = msg.key().decode()
+    def on_delivery(err: KafkaError | None, msg: KafkaMessage) -> None:
+        raw_key = msg.key()
+        assert raw_key is not None  # every message is produced with a key (below)
+        key = raw_key.decode()
         if err is None:
             delivered.add(key)
         else:

@@ -71,10 +71,11 @@ MAX_BULK_OPERATIONS = 10
 # collection -> top-level fields OMS finds documents by, with equality only. (Orders are
 # never looked up by _id: every index costs each insert and update its own entry.)
 LOOKUPS: dict[str, tuple[str, ...]] = {
-    "orders": ("order_id", "block"),
+    "orders": ("order_id", "block", "backorder_key", "outbox", "release_pending"),
     "uploads": ("_id", "seq", "block", "status"),
     "chunks": ("_id", "upload_id", "events_pending"),
     "counters": ("_id",),
+    "finalizer_checkpoints": ("_id",),
 }
 
 # MongoDB indexes: what MongoDB 7 needs for the same lookups, plus uniqueness. FerretDB

@@ -5,15 +5,21 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Iterator
-from typing import BinaryIO
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.response import StreamingBody
 
 from oms.config import get_settings
 from oms.errors import NotFound, Unavailable
 from oms.stores.process_local import per_process
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client  # boto3-stubs[s3], a dev dependency
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, ObjectTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +27,7 @@ MIN_PART_BYTES = 8 * 1024 * 1024  # S3 rejects parts under 5 MiB (but the last)
 
 
 @per_process
-def client():
+def client() -> S3Client:
     settings = get_settings()
     return boto3.client(
         "s3",
@@ -128,7 +134,7 @@ def iter_blocks(key: str, start: int = 0, block: int = 1024 * 1024) -> Iterator[
         raise _translate(exc, key) from exc
 
 
-def open_stream(key: str) -> BinaryIO:
+def open_stream(key: str) -> StreamingBody:
     """A readable stream of the whole object, for sending it to a client."""
     try:
         return client().get_object(Bucket=get_settings().s3_bucket, Key=key)["Body"]
@@ -136,7 +142,7 @@ def open_stream(key: str) -> BinaryIO:
         raise _translate(exc, key) from exc
 
 
-def list_keys(prefix: str) -> Iterator[dict]:
+def list_keys(prefix: str) -> Iterator[ObjectTypeDef]:
     paginator = client().get_paginator("list_objects_v2")
     try:
         for page in paginator.paginate(Bucket=get_settings().s3_bucket, Prefix=prefix):
@@ -162,7 +168,7 @@ class MultipartWriter:
         self.size = 0
         self._part_bytes = part_bytes
         self._spool = tempfile.TemporaryFile()  # noqa: SIM115  (closed by complete/abort)
-        self._parts: list[dict] = []
+        self._parts: list[CompletedPartTypeDef] = []
         self._bucket = get_settings().s3_bucket
         try:
             self._upload_id = client().create_multipart_upload(
@@ -223,7 +229,12 @@ class MultipartWriter:
     def __enter__(self) -> MultipartWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is None:
             self.complete()
         else:

@@ -5,6 +5,8 @@ Celery (kombu) talks to SQS itself; OMS only asks whether it answers, for /ready
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -13,9 +15,12 @@ from oms.config import get_settings
 from oms.errors import Unavailable
 from oms.stores.process_local import per_process
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient  # boto3-stubs[sqs], a dev dependency
+
 
 @per_process
-def client():
+def client() -> SQSClient:
     settings = get_settings()
     return boto3.client(
         "sqs",

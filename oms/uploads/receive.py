@@ -12,7 +12,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, Any
 
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, File, MultipartDecoder, NeedData
@@ -36,7 +36,7 @@ CSV_TYPES = {
 class UploadRefused(OMSError):
     """The request cannot become an upload; nothing was stored or queued."""
 
-    def __init__(self, status: int, code: str, message: str, **details) -> None:
+    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
 
@@ -58,7 +58,7 @@ def safe_filename(name: str) -> str:
 
 
 def receive_upload(
-    stream: BinaryIO, content_type: str, max_bytes: int, field: str = "file"
+    stream: IO[bytes], content_type: str, max_bytes: int, field: str = "file"
 ) -> ReceivedFile:
     """Read the multipart body from ``stream``; store its ``field`` file in S3."""
     mimetype, options = parse_options_header(content_type or "")
@@ -149,6 +149,7 @@ class _FileReceiver:
     def finish(self) -> ReceivedFile:
         if self.writer is None:
             self._start()
+        assert self.writer is not None and self.header is not None  # both set by _start
         self.writer.complete()
         return ReceivedFile(
             self.upload_id, self.filename, self.key, self.size, self.digest.hexdigest(), self.header

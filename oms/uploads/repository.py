@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
 from oms.errors import NotFound
@@ -24,11 +25,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def uploads():
+def uploads() -> Collection[dict[str, Any]]:
     return mongo.db()["uploads"]
 
 
-def chunks():
+def chunks() -> Collection[dict[str, Any]]:
     return mongo.db()["chunks"]
 
 
@@ -175,6 +176,8 @@ def start_chunk_attempt(upload_id: str, index: int) -> int:
         {"$inc": {"attempts": 1}, "$set": {"started_at": now()}},
         return_document=ReturnDocument.AFTER,
     )
+    if doc is None:
+        raise NotFound(f"chunk {index} of upload {upload_id} does not exist")
     return doc["attempts"]
 
 

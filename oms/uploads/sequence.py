@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from oms.stores import mongo
@@ -21,7 +22,7 @@ HINT_ID = "upload_seq"
 BLOCK = 20  # uploads per listing block (oms.stores.pages)
 
 
-def counters():
+def counters() -> Collection[dict[str, Any]]:
     return mongo.db()["counters"]
 
 
@@ -51,7 +52,7 @@ def insert_numbered(insert: Callable[[int], Any]) -> int:
 
 
 @mongo.translating
-def latest(uploads) -> int:
+def latest(uploads: Collection[dict[str, Any]]) -> int:
     """The highest number taken (0 when there are no uploads)."""
     seq = _hint()
     while uploads.find_one({"seq": seq + 1}, {"_id": 1}) is not None:
