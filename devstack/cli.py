@@ -49,8 +49,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--all", "everything", is_flag=True,
-              help="also IMS, API, worker, finalizer and Flower")
+@click.option(
+    "--all", "everything", is_flag=True, help="also IMS, API, worker, finalizer and Flower"
+)
 def up(names: tuple[str, ...], everything: bool) -> None:
     """Install what is missing, start what is down, wait until each answers."""
     _up(_select(names, everything))

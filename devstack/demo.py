@@ -52,8 +52,10 @@ def wait_finalized(upload: dict, key: str, timeout: float = 300) -> dict:
     while True:
         upload = requests.get(f"{API}{upload['status_url']}", headers=headers, timeout=10).json()
         statuses = upload["order_status"]
-        line = (f"  finalizing  confirmed {statuses['confirmed']}  backordered "
-                f"{statuses['backordered']}  on hold {statuses['on_hold']}")
+        line = (
+            f"  finalizing  confirmed {statuses['confirmed']}  backordered "
+            f"{statuses['backordered']}  on hold {statuses['on_hold']}"
+        )
         if line != last:
             click.echo(line)
             last = line
@@ -74,9 +76,11 @@ def report(upload: dict, key: str) -> None:
     click.echo(f"invalid rows  {counts['invalid']} (duplicates among them: {counts['duplicate']})")
     click.echo(f"duration      {upload.get('duration_s')} s")
     statuses = upload["order_status"]
-    click.echo(f"orders        confirmed {statuses['confirmed']}, backordered "
-               f"{statuses['backordered']}, on hold {statuses['on_hold']}, cancelled "
-               f"{statuses['cancelled']}")
+    click.echo(
+        f"orders        confirmed {statuses['confirmed']}, backordered "
+        f"{statuses['backordered']}, on hold {statuses['on_hold']}, cancelled "
+        f"{statuses['cancelled']}"
+    )
     if upload.get("invalid_file"):
         click.echo(f"invalid file  {upload['invalid_file']}  ->  {API}{upload['invalid_file_url']}")
     click.echo("")

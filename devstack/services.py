@@ -389,8 +389,7 @@ def _flower() -> Launch:
 
 
 def _finalizer() -> Launch:
-    return Launch([_venv_bin("oms-finalizer")],
-                  env={"OMS_IMS_SERVICE_KEY": ims_service_key()})
+    return Launch([_venv_bin("oms-finalizer")], env={"OMS_IMS_SERVICE_KEY": ims_service_key()})
 
 
 def _check_finalizer() -> None:
@@ -411,7 +410,6 @@ APP = [
     Service("ims", 8081, _ims, _http_ok(f"http://{HOST}:8081/healthz"), start_timeout=30),
     Service("api", 8080, _api, _http_ok(f"http://{HOST}:8080/healthz"), start_timeout=30),
     Service("worker", 0, _worker, _check_worker, start_timeout=90, own_process_only=True),
-    Service("finalizer", 0, _finalizer, _check_finalizer, start_timeout=60,
-            own_process_only=True),
+    Service("finalizer", 0, _finalizer, _check_finalizer, start_timeout=60, own_process_only=True),
     Service("flower", 5555, _flower, _http_ok(f"http://{HOST}:5555/healthcheck"), start_timeout=30),
 ]

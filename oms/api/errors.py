@@ -52,8 +52,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(TransitionRefused)
     def refused_move(exc: TransitionRefused) -> Response:
-        return error_response(409, "transition_not_allowed", str(exc),
-                              current_status=str(exc.current), allowed=exc.allowed)
+        return error_response(
+            409,
+            "transition_not_allowed",
+            str(exc),
+            current_status=str(exc.current),
+            allowed=exc.allowed,
+        )
 
     @app.errorhandler(NoStock)
     def no_stock(exc: NoStock) -> Response:

@@ -67,9 +67,12 @@ class CancelOrder(MethodView):
     @blp.arguments(CancelArgsSchema, location="json", required=False)
     @blp.response(200, OrderSchema)
     @blp.alt_response(404, schema=ApiErrorSchema, description="no such order")
-    @blp.alt_response(409, schema=ApiErrorSchema,
-                      description="the order's status cannot become cancelled (`allowed` "
-                                  "names the moves it allows)")
+    @blp.alt_response(
+        409,
+        schema=ApiErrorSchema,
+        description="the order's status cannot become cancelled (`allowed` "
+        "names the moves it allows)",
+    )
     def post(self, args: dict[str, Any] | None, order_id: str) -> dict[str, Any]:
         """Cancel an order (on hold, backordered or confirmed); its reserved stock goes
         back to IMS. Cancelling a cancelled order changes nothing."""
@@ -83,14 +86,20 @@ class MoveOrder(MethodView):
     @blp.arguments(MoveArgsSchema, location="json")
     @blp.response(200, OrderSchema)
     @blp.alt_response(404, schema=ApiErrorSchema, description="no such order")
-    @blp.alt_response(409, schema=ApiErrorSchema,
-                      description="the move is not allowed from the order's status "
-                                  "(`allowed` names the ones that are), or confirming a "
-                                  "backorder found no stock")
+    @blp.alt_response(
+        409,
+        schema=ApiErrorSchema,
+        description="the move is not allowed from the order's status "
+        "(`allowed` names the ones that are), or confirming a "
+        "backorder found no stock",
+    )
     def post(self, args: dict[str, Any], order_id: str) -> dict[str, Any]:
         """Move an order to another status the workflow allows (confirmed -> fulfilled,
         backordered -> confirmed when IMS has the stock, ...)."""
-        order, _ = change_status(order_id, OrderStatus(args["status"]),
-                                 reason=args.get("reason") or "changed through the API",
-                                 actor="api")
+        order, _ = change_status(
+            order_id,
+            OrderStatus(args["status"]),
+            reason=args.get("reason") or "changed through the API",
+            actor="api",
+        )
         return present(order)

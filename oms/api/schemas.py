@@ -45,9 +45,13 @@ class UploadSchema(Schema):
     invalid_file = fields.String(allow_none=True)
     invalid_file_url = fields.String(allow_none=True)
     order_status = fields.Dict(
-        keys=fields.String(), values=fields.Integer(),
-        metadata={"description": "the upload's orders by status; on_hold ones are still "
-                                 "waiting for the finalizer (its lag, for this upload)"})
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "the upload's orders by status; on_hold ones are still "
+            "waiting for the finalizer (its lag, for this upload)"
+        },
+    )
     status_url = fields.String()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -167,8 +171,7 @@ class CancelArgsSchema(Schema):
 
 
 class MoveArgsSchema(Schema):
-    status = fields.String(required=True,
-                           validate=validate.OneOf([str(s) for s in OrderStatus]))
+    status = fields.String(required=True, validate=validate.OneOf([str(s) for s in OrderStatus]))
     reason = fields.String(validate=validate.Length(max=500))
 
 

@@ -76,6 +76,14 @@ class ApiClient:
     def get_order(self, order_id: str) -> dict:
         return self._json("GET", f"/orders/{_segment(order_id)}")
 
+    def cancel_order(self, order_id: str, reason: str | None = None) -> dict:
+        body = {"reason": reason} if reason else {}
+        return self._json("POST", f"/orders/{_segment(order_id)}/cancel", json=body)
+
+    def move_order(self, order_id: str, status: str, reason: str | None = None) -> dict:
+        body = {"status": status, **({"reason": reason} if reason else {})}
+        return self._json("POST", f"/orders/{_segment(order_id)}/status", json=body)
+
     def stats(self) -> dict:
         return self._json("GET", "/stats")
 

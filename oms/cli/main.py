@@ -65,6 +65,8 @@ def main(ctx: click.Context, api_url: str, api_key: str | None) -> None:
       oms status                          recent uploads
       oms invalid UPLOAD_ID -o bad.csv    download the invalid rows
       oms orders --upload UPLOAD_ID       orders stored from an upload
+      oms orders --status backordered     orders waiting for stock
+      oms cancel ORDER_ID                 cancel an order (its stock goes back)
     """
     ctx.obj = ApiClient(api_url, api_key)
 
@@ -76,6 +78,8 @@ for command in (
     uploads.invalid,
     orders.orders,
     orders.order,
+    orders.cancel,
+    orders.move,
     stats.stats,
 ):
     main.add_command(command)

@@ -14,8 +14,10 @@ from oms.cli.output import (
     json_option,
     page_size_option,
     show_listing,
+    table,
     when,
 )
+from oms.orders.status import OrderStatus
 
 ORDER_COLUMNS = [
     Column("ORDER ID", lambda o: o["order_id"]),
@@ -29,8 +31,11 @@ ORDER_COLUMNS = [
 ]
 
 
+STATUSES = [str(s) for s in OrderStatus]
+
+
 @click.command()
-@click.option("--status", help="Only orders with this status, e.g. on_hold.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only orders with this status.")
 @click.option("--hub", "hub_id", metavar="HUB_ID", help="Only orders of this hub.")
 @click.option(
     "--upload", "upload_id", metavar="UPLOAD_ID", help="Only orders stored from this upload."
@@ -87,3 +92,45 @@ def order(client: ApiClient, order_id: str, as_json: bool) -> None:
             ]
         )
     )
+    moves = found.get("status_history") or []
+    if len(moves) > 1:
+        click.echo("")
+        click.echo(table(moves[1:], HISTORY_COLUMNS))
+
+
+HISTORY_COLUMNS = [
+    Column("WHEN (UTC)", lambda h: when(h.get("at"))),
+    Column("FROM", lambda h: h.get("from")),
+    Column("TO", lambda h: h.get("to")),
+    Column("BY", lambda h: h.get("actor")),
+    Column("REASON", lambda h: h.get("reason"), max_width=60),
+]
+
+
+@click.command()
+@click.argument("order_id")
+@click.option("--reason", help="Why (kept in the order's history).")
+@json_option
+@click.pass_obj
+def cancel(client: ApiClient, order_id: str, reason: str | None, as_json: bool) -> None:
+    """Cancel the order ORDER_ID; its reserved stock goes back to IMS."""
+    changed = client.cancel_order(order_id, reason)
+    if as_json:
+        echo_json(changed)
+        return
+    click.echo(f"order {changed['order_id']} is {changed['status']}")
+
+
+@click.command("move")
+@click.argument("order_id")
+@click.argument("status", type=click.Choice(STATUSES))
+@click.option("--reason", help="Why (kept in the order's history).")
+@json_option
+@click.pass_obj
+def move(client: ApiClient, order_id: str, status: str, reason: str | None, as_json: bool) -> None:
+    """Move the order ORDER_ID to STATUS (e.g. confirmed -> fulfilled)."""
+    changed = client.move_order(order_id, status, reason)
+    if as_json:
+        echo_json(changed)
+        return
+    click.echo(f"order {changed['order_id']} is {changed['status']}")

@@ -20,7 +20,8 @@ class Reason(str):
         reason.rule = rule
         return reason
 
-    def __reduce__(self) -> tuple[type[Reason], tuple[str, str, str]]:  # keep field and rule through pickling (Celery, multiprocessing)
+    # Keep field and rule through pickling (Celery, multiprocessing).
+    def __reduce__(self) -> tuple[type[Reason], tuple[str, str, str]]:
         return (Reason, (self.field, self.rule, self.split(": ", 1)[1]))
 
 

@@ -2,6 +2,8 @@
 
 - ``oms_uploads{status}`` and ``oms_rows_total{outcome}``: read from MongoDB at each scrape
   (one small document per upload, the same counters as ``GET /stats``);
+- ``oms_orders{status}``: orders by status (the same counts as ``GET /stats``);
+- ``oms_finalizer_lag{partition}``: order.created events the finalizer has not done yet;
 - ``oms_chunk_seconds``, ``oms_ims_request_seconds``, ``oms_kafka_delivery_failures_total``:
   measured in the worker processes, read from their files (oms/observability/metrics.py).
 """
@@ -56,10 +58,38 @@ class UploadCountsCollector:
         for outcome in ("valid", "invalid", "duplicate"):
             rows.add_metric([outcome], stats["rows"][outcome])
         yield rows
+        orders = GaugeMetricFamily("oms_orders", "Orders by status", labels=["status"])
+        for status, count in sorted(stats["orders"]["by_status"].items()):
+            orders.add_metric([status], count)
+        yield orders
+
+
+class FinalizerLagCollector:
+    """order.created messages the finalizer group has not committed, per partition: how
+    far order finalization is behind ingestion."""
+
+    def collect(self) -> Iterator[Metric]:  # prometheus_client's collector protocol
+        from oms.orders.finalizer import lag
+
+        gauge = GaugeMetricFamily(
+            "oms_finalizer_lag",
+            "order.created events not yet "
+            "finalized (committed by the finalizer group), by partition",
+            labels=["partition"],
+        )
+        try:
+            behind = lag()
+        except Unavailable as exc:
+            log.warning("metrics: Kafka did not answer: %s", exc)
+            return
+        for partition, count in sorted(behind.items()):
+            gauge.add_metric([str(partition)], count)
+        yield gauge
 
 
 def render(settings: Settings) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(UploadCountsCollector())
+    registry.register(FinalizerLagCollector())
     registry.register(WorkerFilesCollector(deployment_dir(settings)))
     return generate_latest(registry)

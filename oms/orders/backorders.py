@@ -45,8 +45,9 @@ def offer_new_stock(max_events: int = 500) -> dict[str, int]:
             arrived.append(pair)
     confirmed = sum(offer(sku, hub_id) for sku, hub_id in arrived)
     if next_after > after:
-        mongo.update_one(counters(), {"_id": FEED_CURSOR}, {"$max": {"after": next_after}},
-                         upsert=True)
+        mongo.update_one(
+            counters(), {"_id": FEED_CURSOR}, {"$max": {"after": next_after}}, upsert=True
+        )
     return {"events": len(items), "confirmed": confirmed}
 
 
@@ -54,9 +55,12 @@ def offer_new_stock(max_events: int = 500) -> dict[str, int]:
 def offer(sku: str, hub_id: str) -> int:
     """Confirm the backorders of (sku, hub_id), oldest first, while stock lasts; returns
     how many were confirmed."""
-    waiting = sorted(orders().find({BACKORDER_KEY: backorder_key(sku, hub_id),
-                                    "status": str(OrderStatus.BACKORDERED)}),
-                     key=lambda o: (o["backordered_at"], o["_id"]))
+    waiting = sorted(
+        orders().find(
+            {BACKORDER_KEY: backorder_key(sku, hub_id), "status": str(OrderStatus.BACKORDERED)}
+        ),
+        key=lambda o: (o["backordered_at"], o["_id"]),
+    )
     stock = ims.available(sku, hub_id)
     chosen: list[dict[str, Any]] = []
     for order in waiting:
@@ -66,16 +70,29 @@ def offer(sku: str, hub_id: str) -> int:
         chosen.append(order)
     if not chosen:
         return 0
-    answers = ims.reserve([{"order_id": o["order_id"], "sku": sku, "hub_id": hub_id,
-                            "quantity": o["item"]["quantity"]} for o in chosen])
+    answers = ims.reserve(
+        [
+            {
+                "order_id": o["order_id"],
+                "sku": sku,
+                "hub_id": hub_id,
+                "quantity": o["item"]["quantity"],
+            }
+            for o in chosen
+        ]
+    )
     at = datetime.now(UTC)
     moved = []
     for order in chosen:
         answer = answers.get(order["order_id"])
         if answer is None or not answer.reserved:
             continue  # taken meanwhile by someone else: the next arrival offers again
-        move = Move(order["order_id"], OrderStatus.CONFIRMED,
-                    f"stock of {sku} arrived at {hub_id}", OrderStatus.BACKORDERED)
+        move = Move(
+            order["order_id"],
+            OrderStatus.CONFIRMED,
+            f"stock of {sku} arrived at {hub_id}",
+            OrderStatus.BACKORDERED,
+        )
         if apply(move, ACTOR, order, at, event_owed=len(order["status_history"])):
             moved.append(order)
         else:  # cancelled meanwhile: it must not keep the reservation
@@ -83,8 +100,9 @@ def offer(sku: str, hub_id: str) -> int:
             current = orders().find_one({"order_id": order["order_id"]})
             if current is None or current["status"] != str(OrderStatus.CONFIRMED):
                 ims.release(order["order_id"])
-    counts.add_moves((o["upload_id"], OrderStatus.BACKORDERED, OrderStatus.CONFIRMED)
-                     for o in moved)
+    counts.add_moves(
+        (o["upload_id"], OrderStatus.BACKORDERED, OrderStatus.CONFIRMED) for o in moved
+    )
     for order in moved:
         commands.follow_up(order["order_id"])
     log.info("backorders of %s at %s: %d confirmed", sku, hub_id, len(moved))

@@ -30,12 +30,15 @@ class NoStock(OMSError):
 
     def __init__(self, order_id: str, available: int | None) -> None:
         self.order_id, self.available = order_id, available
-        super().__init__(f"order {order_id} cannot be confirmed: IMS has not enough stock "
-                         f"(available {available})")
+        super().__init__(
+            f"order {order_id} cannot be confirmed: IMS has not enough stock "
+            f"(available {available})"
+        )
 
 
-def change_status(order_id: str, target: OrderStatus, *, reason: str,
-                  actor: str) -> tuple[dict[str, Any], bool]:
+def change_status(
+    order_id: str, target: OrderStatus, *, reason: str, actor: str
+) -> tuple[dict[str, Any], bool]:
     """Move the order to ``target`` if its status allows; returns (order, changed).
 
     Asking for the status it has already changes nothing. A forbidden move raises
@@ -56,11 +59,20 @@ def change_status(order_id: str, target: OrderStatus, *, reason: str,
                 reserved = True
             position = len(order.get("status_history") or [])
             # Cancelling also releases from on_hold: a finalizer may be reserving.
-            release = (current in HOLDS_STOCK and target not in HOLDS_STOCK
-                       or target == OrderStatus.CANCELLED)
+            release = (
+                current in HOLDS_STOCK
+                and target not in HOLDS_STOCK
+                or target == OrderStatus.CANCELLED
+            )
             marks = {"release_pending": True} if release else {}
-            if apply(Move(order_id, target, reason, current), actor, order,
-                     datetime.now(UTC), event_owed=position, **marks):
+            if apply(
+                Move(order_id, target, reason, current),
+                actor,
+                order,
+                datetime.now(UTC),
+                event_owed=position,
+                **marks,
+            ):
                 reserved = False  # the order holds it now
                 counts.add_moves([(order["upload_id"], current, target)])
                 follow_up(order_id)
@@ -75,8 +87,16 @@ def change_status(order_id: str, target: OrderStatus, *, reason: str,
 
 def _reserve(order: dict[str, Any]) -> None:
     item = order["item"]
-    answer = ims.reserve([{"order_id": order["order_id"], "sku": item["sku"],
-                           "hub_id": order["hub_id"], "quantity": item["quantity"]}])
+    answer = ims.reserve(
+        [
+            {
+                "order_id": order["order_id"],
+                "sku": item["sku"],
+                "hub_id": order["hub_id"],
+                "quantity": item["quantity"],
+            }
+        ]
+    )
     reservation = answer.get(order["order_id"])
     if reservation is None or not reservation.reserved:
         raise NoStock(order["order_id"], reservation.available if reservation else None)
@@ -93,21 +113,30 @@ def follow_up(order_id: str) -> None:
         except Unavailable as exc:
             log.warning("order %s: stock release postponed: %s", order_id, exc)
         else:
-            mongo.update_one(orders(), {"order_id": order_id, "_v": order["_v"]},
-                             {"$unset": {"release_pending": ""}})
+            mongo.update_one(
+                orders(),
+                {"order_id": order_id, "_v": order["_v"]},
+                {"$unset": {"release_pending": ""}},
+            )
             order = get_order(order_id)
     if order.get("outbox"):
         payloads = [events.order_updated(order, i) for i in order.get("pending_events", [])]
         if not outbox.publish(payloads):
-            mongo.update_one(orders(), {"order_id": order_id, "_v": order["_v"]},
-                             {"$unset": {"outbox": "", "pending_events": ""}})
+            mongo.update_one(
+                orders(),
+                {"order_id": order_id, "_v": order["_v"]},
+                {"$unset": {"outbox": "", "pending_events": ""}},
+            )
 
 
 @mongo.translating
 def sweep(limit: int = 200) -> dict[str, int]:
     """Finish the follow-ups that an outage or a crash left (the beat runs this)."""
-    owed = {doc["order_id"] for mark in ("release_pending", "outbox")
-            for doc in orders().find({mark: True}, {"order_id": 1}).limit(limit)}
+    owed = {
+        doc["order_id"]
+        for mark in ("release_pending", "outbox")
+        for doc in orders().find({mark: True}, {"order_id": 1}).limit(limit)
+    }
     for order_id in owed:
         follow_up(order_id)
     return {"orders": len(owed)}

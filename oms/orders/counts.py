@@ -31,8 +31,13 @@ def checkpoints() -> Collection[dict[str, Any]]:
 
 
 @mongo.translating
-def count_finalized(topic: str, partition: int, first_offset: int, next_offset: int,
-                    finalized_at: Mapping[int, tuple[str, OrderStatus]]) -> int:
+def count_finalized(
+    topic: str,
+    partition: int,
+    first_offset: int,
+    next_offset: int,
+    finalized_at: Mapping[int, tuple[str, OrderStatus]],
+) -> int:
     """Count the finalizations of messages ``[first_offset, next_offset)`` of one
     partition (``finalized_at``: offset -> (upload_id, status)) unless they were counted
     before; move the partition's checkpoint to ``next_offset``. Returns how many were
@@ -55,8 +60,9 @@ def count_finalized(topic: str, partition: int, first_offset: int, next_offset: 
             update["$inc"] = dict(inc)
         if "_id" not in doc:
             try:
-                checkpoints().insert_one({"_id": key, "_v": 0, "offset": 0, "uploads": {},
-                                          "totals": {}})
+                checkpoints().insert_one(
+                    {"_id": key, "_v": 0, "offset": 0, "uploads": {}, "totals": {}}
+                )
             except mongo.DuplicateKeyError:
                 pass
             continue

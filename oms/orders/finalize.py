@@ -49,13 +49,23 @@ def finalize(payloads: list[dict[str, Any]]) -> Outcome:
     """Finalize the orders of ``payloads`` (order.created events). Raises Unavailable
     when IMS or the store cannot answer: nothing is lost, the batch can run again."""
     by_order = {p["order_id"]: p for p in payloads}  # a repeat of one event counts once
-    answers = ims.reserve([{"order_id": p["order_id"], "sku": p["sku"], "hub_id": p["hub_id"],
-                            "quantity": p["quantity"]} for p in by_order.values()])
+    answers = ims.reserve(
+        [
+            {
+                "order_id": p["order_id"],
+                "sku": p["sku"],
+                "hub_id": p["hub_id"],
+                "quantity": p["quantity"],
+            }
+            for p in by_order.values()
+        ]
+    )
     at = datetime.now(UTC)
     moves = [_decide(p, answers.get(p["order_id"])) for p in by_order.values()]
     with ThreadPoolExecutor(MOVE_THREADS) as pool:
-        applied = list(pool.map(lambda m: apply(m, ACTOR, _order_view(by_order[m.order_id]),
-                                                at), moves))
+        applied = list(
+            pool.map(lambda m: apply(m, ACTOR, _order_view(by_order[m.order_id]), at), moves)
+        )
     outcome = Outcome()
     for move, done in zip(moves, applied, strict=True):
         payload = by_order[move.order_id]
@@ -70,15 +80,18 @@ def finalize(payloads: list[dict[str, Any]]) -> Outcome:
 
 def _decide(payload: dict[str, Any], answer: ims.Reservation | None) -> Move:
     if answer is not None and answer.reserved:
-        return Move(payload["order_id"], OrderStatus.CONFIRMED, "stock reserved at IMS",
-                    OrderStatus.ON_HOLD)
+        return Move(
+            payload["order_id"], OrderStatus.CONFIRMED, "stock reserved at IMS", OrderStatus.ON_HOLD
+        )
     if answer is None:
         reason = "IMS gave no answer for this order"
     elif answer.code:
         reason = f"IMS refused the reservation: {answer.code}: {answer.message}"
     else:
-        reason = (f"not enough stock of {payload['sku']} at {payload['hub_id']}: wanted "
-                  f"{payload['quantity']}, available {answer.available}")
+        reason = (
+            f"not enough stock of {payload['sku']} at {payload['hub_id']}: wanted "
+            f"{payload['quantity']}, available {answer.available}"
+        )
     return Move(payload["order_id"], OrderStatus.BACKORDERED, reason, OrderStatus.ON_HOLD)
 
 
@@ -90,36 +103,55 @@ def _order_view(payload: dict[str, Any]) -> dict[str, Any]:
 def _event(payload: dict[str, Any], move: Move, at: datetime) -> dict[str, Any]:
     """The order.updated of a finalization this call applied: the order's first move,
     at ``status_history[1]`` (an order is stored with its on_hold entry only)."""
-    order = {"order_id": payload["order_id"], "upload_id": payload["upload_id"],
-             "hub_id": payload["hub_id"],
-             "item": {"sku": payload["sku"], "quantity": payload["quantity"],
-                      "total_amount_cents": to_cents(Decimal(payload["total_amount"]))},
-             "status_history": [None, {"from": str(move.source), "to": str(move.target),
-                                       "at": at, "reason": move.reason, "actor": ACTOR}]}
+    order = {
+        "order_id": payload["order_id"],
+        "upload_id": payload["upload_id"],
+        "hub_id": payload["hub_id"],
+        "item": {
+            "sku": payload["sku"],
+            "quantity": payload["quantity"],
+            "total_amount_cents": to_cents(Decimal(payload["total_amount"])),
+        },
+        "status_history": [
+            None,
+            {
+                "from": str(move.source),
+                "to": str(move.target),
+                "at": at,
+                "reason": move.reason,
+                "actor": ACTOR,
+            },
+        ],
+    }
     return events.order_updated(order, 1)
 
 
-def _after_lost_move(payload: dict[str, Any], answer: ims.Reservation | None,
-                     outcome: Outcome) -> None:
+def _after_lost_move(
+    payload: dict[str, Any], answer: ims.Reservation | None, outcome: Outcome
+) -> None:
     """The order was not on hold any more: finalized before (a replay), or cancelled."""
     order = orders().find_one({"order_id": payload["order_id"]})
     if order is None:
-        log.error("order %s of an order.created event is not in the store",
-                  payload["order_id"])
+        log.error("order %s of an order.created event is not in the store", payload["order_id"])
         return
     history = order.get("status_history") or []
     first_move = history[1] if len(history) > 1 else None
     if first_move and first_move.get("actor") == ACTOR:
-        outcome.finalized[order["order_id"]] = (order["upload_id"],
-                                                OrderStatus(first_move["to"]))
+        outcome.finalized[order["order_id"]] = (order["upload_id"], OrderStatus(first_move["to"]))
         outcome.events.append(events.order_updated(order, 1))
     if answer is None or not answer.reserved or order["status"] in HOLDING:
         return
     # This call holds stock for an order that does not: a backorder takes it (replayed
     # after stock arrived), anything else (cancelled meanwhile) gives it back.
     if order["status"] == OrderStatus.BACKORDERED and apply(
-            Move(order["order_id"], OrderStatus.CONFIRMED, "stock reserved at IMS",
-                 OrderStatus.BACKORDERED), ACTOR):
+        Move(
+            order["order_id"],
+            OrderStatus.CONFIRMED,
+            "stock reserved at IMS",
+            OrderStatus.BACKORDERED,
+        ),
+        ACTOR,
+    ):
         return
     if ims.release(order["order_id"]):
         outcome.released += 1

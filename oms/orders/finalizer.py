@@ -44,24 +44,31 @@ def group_id(settings: Settings) -> str:
 
 
 def consumer(settings: Settings) -> Consumer:
-    return Consumer({
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "group.id": group_id(settings),
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        "max.poll.interval.ms": 600_000,
-        "session.timeout.ms": 30_000,
-        "log_level": 3,
-    })
+    return Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": group_id(settings),
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "max.poll.interval.ms": 600_000,
+            "session.timeout.ms": 30_000,
+            "log_level": 3,
+        }
+    )
 
 
 def lag(settings: Settings | None = None) -> dict[int, int]:
     """Messages of order.created not yet committed by the group, per partition."""
     settings = settings or get_settings()
     topic = settings.topic(events.ORDER_CREATED)
-    reader = Consumer({"bootstrap.servers": settings.kafka_bootstrap,
-                       "group.id": group_id(settings), "enable.auto.commit": False,
-                       "log_level": 0})
+    reader = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": group_id(settings),
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     try:
         metadata = reader.list_topics(topic, timeout=10)
         if topic not in metadata.topics or metadata.topics[topic].error is not None:
@@ -129,14 +136,18 @@ def process(batch: list[Message]) -> dict[str, int]:
     at: dict[str, list[tuple[str, int, int]]] = defaultdict(list)  # order -> positions
     for message in batch:
         try:
-            payload = json.loads(message.value())
+            payload = json.loads(message.value() or b"")  # no value: malformed too
             order_id = payload["order_id"]
         except (ValueError, TypeError, KeyError):
-            log.error("finalizer: skipping a malformed message at %s[%d]@%d",
-                      message.topic(), message.partition(), message.offset())
+            log.error(
+                "finalizer: skipping a malformed message at %s[%d]@%d",
+                message.topic(),
+                message.partition(),
+                message.offset(),
+            )
             continue
         payloads.append(payload)
-        at[order_id].append((message.topic(), message.partition(), message.offset()))
+        at[order_id].append(_position(message))
     outcome = finalize(payloads)
     unconfirmed = outbox.publish(outcome.events)
     if unconfirmed:
@@ -150,25 +161,43 @@ def process(batch: list[Message]) -> dict[str, int]:
     counted = 0
     for (topic, partition), offsets in _ranges(batch).items():
         first, last = offsets
-        counted += counts.count_finalized(topic, partition, first, last + 1,
-                                          by_partition.get((topic, partition), {}))
-    log.info("finalized a batch", extra={"messages": len(batch), "moved": outcome.moved,
-                                         "counted": counted, "released": outcome.released})
+        counted += counts.count_finalized(
+            topic, partition, first, last + 1, by_partition.get((topic, partition), {})
+        )
+    log.info(
+        "finalized a batch",
+        extra={
+            "messages": len(batch),
+            "moved": outcome.moved,
+            "counted": counted,
+            "released": outcome.released,
+        },
+    )
     return {"messages": len(batch), "moved": outcome.moved, "counted": counted}
+
+
+def _position(message: Message) -> tuple[str, int, int]:
+    """(topic, partition, offset) of a consumed message: all set when it has no error."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    assert topic is not None and partition is not None and offset is not None
+    return topic, partition, offset
 
 
 def _ranges(batch: list[Message]) -> dict[tuple[str, int], tuple[int, int]]:
     ranges: dict[tuple[str, int], tuple[int, int]] = {}
     for message in batch:
-        key = (message.topic(), message.partition())
-        first, last = ranges.get(key, (message.offset(), message.offset()))
-        ranges[key] = (min(first, message.offset()), max(last, message.offset()))
+        topic, partition, offset = _position(message)
+        key = (topic, partition)
+        first, last = ranges.get(key, (offset, offset))
+        ranges[key] = (min(first, offset), max(last, offset))
     return ranges
 
 
 def _commit(source: Consumer, batch: list[Message]) -> None:
-    offsets = [TopicPartition(topic, partition, last + 1)
-               for (topic, partition), (_, last) in _ranges(batch).items()]
+    offsets = [
+        TopicPartition(topic, partition, last + 1)
+        for (topic, partition), (_, last) in _ranges(batch).items()
+    ]
     try:
         source.commit(offsets=offsets, asynchronous=False)
     except KafkaException as exc:

@@ -33,8 +33,10 @@ class TransitionRefused(OMSError):
         self.order_id, self.current, self.target = order_id, current, target
         self.allowed = allowed(current)
         moves = ", ".join(self.allowed) or "none: it is final"
-        super().__init__(f"order {order_id} is {current}; it cannot become {target} "
-                         f"(allowed from {current}: {moves})")
+        super().__init__(
+            f"order {order_id} is {current}; it cannot become {target} "
+            f"(allowed from {current}: {moves})"
+        )
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,30 @@ def backorder_key(sku: str, hub_id: str) -> str:
     return f"{sku}|{hub_id}"
 
 
-def entry(source: OrderStatus, target: OrderStatus, reason: str, actor: str,
-          at: datetime) -> dict[str, Any]:
-    return {"status": str(target), "from": str(source), "to": str(target), "at": at,
-            "reason": reason, "actor": actor}
+def entry(
+    source: OrderStatus, target: OrderStatus, reason: str, actor: str, at: datetime
+) -> dict[str, Any]:
+    return {
+        "status": str(target),
+        "from": str(source),
+        "to": str(target),
+        "at": at,
+        "reason": reason,
+        "actor": actor,
+    }
 
 
-def move_update(order: dict[str, Any] | None, source: OrderStatus, target: OrderStatus,
-                reason: str, actor: str, at: datetime, *, event_owed: int | None = None,
-                **also: Any) -> dict[str, Any]:
+def move_update(
+    order: dict[str, Any] | None,
+    source: OrderStatus,
+    target: OrderStatus,
+    reason: str,
+    actor: str,
+    at: datetime,
+    *,
+    event_owed: int | None = None,
+    **also: Any,
+) -> dict[str, Any]:
     """The update that moves an order from ``source`` to ``target`` (``order`` gives the
     SKU and hub a backorder is filed under; None when the target is not backordered).
     ``event_owed``: the history position whose event is still to be sent (outbox)."""
@@ -80,15 +97,24 @@ def move_update(order: dict[str, Any] | None, source: OrderStatus, target: Order
     return update
 
 
-def apply(move: Move, actor: str, order: dict[str, Any] | None = None,
-          at: datetime | None = None, *, event_owed: int | None = None, **also: Any) -> bool:
+def apply(
+    move: Move,
+    actor: str,
+    order: dict[str, Any] | None = None,
+    at: datetime | None = None,
+    *,
+    event_owed: int | None = None,
+    **also: Any,
+) -> bool:
     """Apply ``move`` if the order is still in ``move.source``; True if this call moved
     it (False: it was not in that status any more, someone else moved it)."""
     at = at or datetime.now(UTC)
-    update = move_update(order, move.source, move.target, move.reason, actor, at,
-                         event_owed=event_owed, **also)
-    result = mongo.update_one(orders(), {"order_id": move.order_id, "status": str(move.source)},
-                              update)
+    update = move_update(
+        order, move.source, move.target, move.reason, actor, at, event_owed=event_owed, **also
+    )
+    result = mongo.update_one(
+        orders(), {"order_id": move.order_id, "status": str(move.source)}, update
+    )
     return result.modified_count == 1
 
 

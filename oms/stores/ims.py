@@ -139,14 +139,14 @@ class Reservation:
 def _post(path: str, body: dict[str, Any]) -> requests.Response:
     settings = get_settings()
     try:
-        response = session().post(f"{settings.ims_url}{path}", json=body,
-                                  timeout=settings.ims_timeout_s)
+        response = session().post(
+            f"{settings.ims_url}{path}", json=body, timeout=settings.ims_timeout_s
+        )
     except requests.RequestException as exc:
         raise Unavailable(f"IMS unreachable: {exc}") from exc
     if response.status_code >= 500 or response.status_code in (401, 403, 429):
         # 401/403: a wrong service key is a deployment fault; retry until it is fixed.
-        raise Unavailable(f"IMS answered {response.status_code} to {path}: "
-                          f"{response.text[:200]}")
+        raise Unavailable(f"IMS answered {response.status_code} to {path}: {response.text[:200]}")
     return response
 
 
@@ -156,19 +156,21 @@ def reserve(items: list[dict[str, Any]]) -> dict[str, Reservation]:
     MAX_RESERVATIONS_PER_CALL. Raises Unavailable when IMS cannot answer."""
     answers: dict[str, Reservation] = {}
     for start in range(0, len(items), MAX_RESERVATIONS_PER_CALL):
-        part = items[start:start + MAX_RESERVATIONS_PER_CALL]
+        part = items[start : start + MAX_RESERVATIONS_PER_CALL]
         with metrics.IMS_REQUEST_SECONDS.time():
             response = _post("/v1/reservations/batch", {"items": part})
         if response.status_code != 200:
-            raise Unavailable(f"IMS refused the reservation batch ({response.status_code}): "
-                              f"{response.text[:200]}")
+            raise Unavailable(
+                f"IMS refused the reservation batch ({response.status_code}): {response.text[:200]}"
+            )
         for item in response.json()["items"]:
             order_id = item.get("order_id")
             if order_id is None:
                 continue
             held = bool(item.get("reserved")) and item.get("state") == "reserved"
-            answers[order_id] = Reservation(order_id, held, item.get("available"),
-                                            item.get("code"), item.get("message"))
+            answers[order_id] = Reservation(
+                order_id, held, item.get("available"), item.get("code"), item.get("message")
+            )
     return answers
 
 
@@ -177,13 +179,15 @@ def release(order_id: str) -> bool:
     call gave stock back."""
     settings = get_settings()
     try:
-        response = session().delete(f"{settings.ims_url}/v1/reservations/{order_id}",
-                                    timeout=settings.ims_timeout_s)
+        response = session().delete(
+            f"{settings.ims_url}/v1/reservations/{order_id}", timeout=settings.ims_timeout_s
+        )
     except requests.RequestException as exc:
         raise Unavailable(f"IMS unreachable: {exc}") from exc
     if response.status_code != 200:
-        raise Unavailable(f"IMS answered {response.status_code} to a release: "
-                          f"{response.text[:200]}")
+        raise Unavailable(
+            f"IMS answered {response.status_code} to a release: {response.text[:200]}"
+        )
     return bool(response.json().get("released"))
 
 
@@ -191,9 +195,11 @@ def inventory_events(after: int, limit: int = 500) -> tuple[list[dict[str, Any]]
     """Stock adjustments after event ``after``, in order; and the id to ask after next."""
     settings = get_settings()
     try:
-        response = session().get(f"{settings.ims_url}/v1/inventory/events",
-                                 params={"after": after, "limit": limit},
-                                 timeout=settings.ims_timeout_s)
+        response = session().get(
+            f"{settings.ims_url}/v1/inventory/events",
+            params={"after": after, "limit": limit},
+            timeout=settings.ims_timeout_s,
+        )
     except requests.RequestException as exc:
         raise Unavailable(f"IMS unreachable: {exc}") from exc
     if response.status_code != 200:
@@ -206,9 +212,11 @@ def available(sku: str, hub_id: str) -> int:
     """Stock of ``sku`` at ``hub_id`` that is not reserved (0 when IMS has no line)."""
     settings = get_settings()
     try:
-        response = session().get(f"{settings.ims_url}/v1/inventory",
-                                 params={"sku": sku, "hub_id": hub_id},
-                                 timeout=settings.ims_timeout_s)
+        response = session().get(
+            f"{settings.ims_url}/v1/inventory",
+            params={"sku": sku, "hub_id": hub_id},
+            timeout=settings.ims_timeout_s,
+        )
     except requests.RequestException as exc:
         raise Unavailable(f"IMS unreachable: {exc}") from exc
     if response.status_code != 200:

@@ -49,8 +49,15 @@ def ensure_topic(topic: str) -> None:
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 0})
     if topic in admin.list_topics(timeout=10).topics:
         return
-    futures = admin.create_topics([NewTopic(topic, num_partitions=settings.kafka_partitions,
-                                            replication_factor=settings.kafka_replication)])
+    futures = admin.create_topics(
+        [
+            NewTopic(
+                topic,
+                num_partitions=settings.kafka_partitions,
+                replication_factor=settings.kafka_replication,
+            )
+        ]
+    )
     for future in futures.values():
         try:
             future.result(timeout=30)

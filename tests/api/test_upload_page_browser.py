@@ -229,3 +229,30 @@ def test_page_asks_for_the_api_key_once_and_sends_it(keyed_api_server, page, tmp
     download_info.value.save_as(saved)
     with saved.open(newline="") as handle:
         assert len(list(csv.reader(handle))) - 1 == upload["counts"]["invalid"]
+
+
+def test_the_orders_of_an_upload_show_as_the_finalizer_decides_them(
+    api_server, settings, page, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from tests.orders.support import finalizers
+
+    page.goto(f"{api_server}/")
+    page.set_input_files("#file-input", sample_copy(tmp_path))
+    upload_id = wait_for_terminal(page)
+    valid = shown_number(page, "#count-valid")
+    expect(page.locator("#order-on_hold")).to_have_text(str(valid))  # nothing decided yet
+
+    with finalizers(settings):
+        expect(page.locator("#order-on_hold")).to_have_text("0", timeout=60_000)
+
+    upload = requests.get(f"{api_server}/uploads/{upload_id}", timeout=10).json()
+    shown = {
+        name: shown_number(page, f"#order-{name}")
+        for name in ("confirmed", "backordered", "on_hold", "cancelled")
+    }
+    assert shown == {name: upload["order_status"][name] for name in shown}
+    assert shown["confirmed"] + shown["backordered"] == valid
+    summary = page.locator(f'#recent-body tr[data-upload-id="{upload_id}"] td.small')
+    expect(summary).to_contain_text(f"{shown['confirmed']} confirmed", timeout=10_000)

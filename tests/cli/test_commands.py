@@ -378,3 +378,39 @@ def test_a_failed_upload_exits_1_and_retry_wait_completes_it(
     assert done == get(api_server, f"/uploads/{upload_id}").json()
     assert done["status"] == "completed"
     assert done["counts"] == {"rows": 6, "valid": 6, "invalid": 0, "duplicate": 0}
+
+
+def test_cancel_and_move_go_through_the_workflow(api_server, tmp_path):
+    path = tmp_path / "cancel.csv"
+    rows = [valid_row(n, prefix="CLI-CANCEL") for n in range(2)]
+    path.write_bytes(to_csv(rows))
+    upload = json.loads(run_oms("upload", str(path), "--json", api_url=api_server).stdout)
+    order_id = rows[0]["order_id"]  # on hold: no finalizer runs in this module
+
+    cancelled = run_oms(
+        "cancel", order_id, "--reason", "customer changed their mind", api_url=api_server
+    )
+    again = run_oms("cancel", order_id, api_url=api_server)
+    refused = run_oms("move", order_id, "fulfilled", api_url=api_server)
+    shown = run_oms("order", order_id, api_url=api_server)
+
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.decode().strip() == f"order {order_id} is cancelled"
+    assert again.returncode == 0 and b"is cancelled" in again.stdout  # changes nothing
+    assert refused.returncode == 3
+    assert "cannot become fulfilled" in refused.stderr
+    history = shown.stdout.decode().splitlines()[-1].split()
+    assert history[2:5] == ["on_hold", "cancelled", "api"]
+    assert "customer changed their mind" in shown.stdout.decode()
+    listed = json.loads(
+        run_oms(
+            "orders",
+            "--upload",
+            upload["upload_id"],
+            "--status",
+            "cancelled",
+            "--json",
+            api_url=api_server,
+        ).stdout
+    )
+    assert [o["order_id"] for o in listed["items"]] == [order_id]

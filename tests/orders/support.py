@@ -33,9 +33,13 @@ class Finalizer:
     def start(self) -> Finalizer:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "oms.orders.finalizer"], cwd=ROOT,
-            env=child_env(self.settings), stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [sys.executable, "-m", "oms.orders.finalizer"],
+            cwd=ROOT,
+            env=child_env(self.settings),
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         return self
 
     def kill(self) -> None:
@@ -51,8 +55,10 @@ class Finalizer:
 
 @contextmanager
 def finalizers(settings: Settings, count: int = 1) -> Iterator[list[Finalizer]]:
-    started = [Finalizer(settings, f"{settings.sqs_queue_prefix}{uuid.uuid4().hex[:6]}").start()
-               for _ in range(count)]
+    started = [
+        Finalizer(settings, f"{settings.sqs_queue_prefix}{uuid.uuid4().hex[:6]}").start()
+        for _ in range(count)
+    ]
     try:
         yield started
     finally:
@@ -64,9 +70,17 @@ def set_available(ims_url: str, sku: str, hub_id: str, wanted: int) -> None:
     """Adjust IMS stock so that exactly ``wanted`` of (sku, hub_id) is available."""
     now = available(ims_url, sku, hub_id)
     if now != wanted:
-        response = requests.post(f"{ims_url}/v1/inventory/adjust", headers=IMS_KEY, timeout=10,
-                                 json={"sku": sku, "hub_id": hub_id, "delta": wanted - now,
-                                       "reason": "test sets a known level"})
+        response = requests.post(
+            f"{ims_url}/v1/inventory/adjust",
+            headers=IMS_KEY,
+            timeout=10,
+            json={
+                "sku": sku,
+                "hub_id": hub_id,
+                "delta": wanted - now,
+                "reason": "test sets a known level",
+            },
+        )
         response.raise_for_status()
     assert available(ims_url, sku, hub_id) == wanted
 
@@ -76,8 +90,9 @@ def available(ims_url: str, sku: str, hub_id: str) -> int:
 
 
 def stock(ims_url: str, sku: str, hub_id: str) -> dict:
-    items = requests.get(f"{ims_url}/v1/inventory", params={"sku": sku, "hub_id": hub_id},
-                         timeout=10).json()["items"]
+    items = requests.get(
+        f"{ims_url}/v1/inventory", params={"sku": sku, "hub_id": hub_id}, timeout=10
+    ).json()["items"]
     return items[0] if items else {"on_hand": 0, "reserved": 0, "available": 0}
 
 
@@ -99,8 +114,10 @@ def wait_until_final(upload_id: str, expected: int, timeout: float = 180) -> Cou
 
 def snapshot(upload_id: str) -> dict[str, tuple]:
     """Each order of the upload: its status, version and history length."""
-    return {o["order_id"]: (o["status"], o["_v"], len(o["status_history"]))
-            for o in orders().find({"upload_id": upload_id})}
+    return {
+        o["order_id"]: (o["status"], o["_v"], len(o["status_history"]))
+        for o in orders().find({"upload_id": upload_id})
+    }
 
 
 def wait_no_lag(settings: Settings, timeout: float = 120) -> None:

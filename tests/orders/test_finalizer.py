@@ -37,9 +37,17 @@ def _rows(prefix: str, pairs: list[tuple[tuple[str, str], int, int]]) -> list[di
     for (sku, hub_id), count, quantity in pairs:
         for _ in range(count):
             n = len(rows)
-            rows.append(valid_row(n, prefix=prefix, sku=sku, hub_id=hub_id,
-                                  quantity=str(quantity), unit_price="10.00",
-                                  total_amount=f"{quantity * 10}.00"))
+            rows.append(
+                valid_row(
+                    n,
+                    prefix=prefix,
+                    sku=sku,
+                    hub_id=hub_id,
+                    quantity=str(quantity),
+                    unit_price="10.00",
+                    total_amount=f"{quantity * 10}.00",
+                )
+            )
     return rows
 
 
@@ -51,8 +59,9 @@ def _ingest(api, name: str, rows: list[dict]) -> str:
 
 
 def _updated_events(settings, upload_id: str, expect: int) -> dict[str, set[str]]:
-    messages = read_topic(settings.kafka_bootstrap, settings.topic("order.updated"),
-                          expect=expect, idle_s=3)
+    messages = read_topic(
+        settings.kafka_bootstrap, settings.topic("order.updated"), expect=expect, idle_s=3
+    )
     by_order: dict[str, set[str]] = {}
     for m in messages:
         if m["value"]["upload_id"] == upload_id:
@@ -91,8 +100,7 @@ def test_every_order_is_confirmed_or_backordered_as_the_stock_allows(api, settin
     assert available(settings.ims_url, *PAIR_A) == 0
     assert available(settings.ims_url, *PAIR_B) == 0
     shown = api.get(f"/uploads/{upload_id}").get_json()["order_status"]
-    assert shown == {"on_hold": 0, "confirmed": 7, "backordered": 4, "cancelled": 0,
-                     "fulfilled": 0}
+    assert shown == {"on_hold": 0, "confirmed": 7, "backordered": 4, "cancelled": 0, "fulfilled": 0}
     assert counts.for_upload(repo.get_upload(upload_id)) == shown
 
 
@@ -208,3 +216,34 @@ def test_an_ims_outage_mid_stream_skips_no_order(api, pipeline, settings, tmp_pa
                 final = wait_until_final(upload_id, len(rows))
 
     assert final == Counter(confirmed=len(rows))
+
+
+def _lag_metric(api) -> int:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = api.get("/metrics").get_data(as_text=True)
+    return int(
+        sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "oms_finalizer_lag"
+        )
+    )
+
+
+def test_the_finalizers_lag_is_in_metrics_and_per_upload(api, pipeline, settings):
+    set_available(settings.ims_url, *PLENTY[0], 10_000)
+    rows = _rows("LAG", [(PLENTY[0], 20, 1)])
+    upload_id = _ingest(api, "lag.csv", rows)
+    wait_no_lag_before = _lag_metric(api)
+
+    waiting = api.get(f"/uploads/{upload_id}").get_json()["order_status"]
+    with finalizers(settings):
+        wait_until_final(upload_id, len(rows))
+        wait_no_lag(settings)
+
+    assert wait_no_lag_before == 20  # every earlier event was committed
+    assert waiting["on_hold"] == 20
+    assert _lag_metric(api) == 0
+    assert api.get(f"/uploads/{upload_id}").get_json()["order_status"]["confirmed"] == 20

@@ -285,7 +285,10 @@
         $("current-error").hidden = true;
         renderCurrent(upload, lastStatus);
         lastStatus = upload.status;
-        if (TERMINAL.has(upload.status)) {
+        // A completed upload's orders are still being finalized while some are on hold.
+        const waiting = upload.status === "completed" && upload.order_status
+          && upload.order_status.on_hold > 0;
+        if (TERMINAL.has(upload.status) && !waiting) {
           refreshTable();
           return;
         }
@@ -330,6 +333,13 @@
     $("count-valid").textContent = number(counts.valid);
     $("count-invalid").textContent = number(counts.invalid);
     $("count-duplicate").textContent = number(counts.duplicate);
+    const orders = upload.order_status;
+    $("order-counts").hidden = !orders || !counts.valid;
+    if (orders) {
+      for (const name of ["confirmed", "backordered", "on_hold", "cancelled"]) {
+        $(`order-${name}`).textContent = number(orders[name] || 0);
+      }
+    }
 
     const errorBox = $("current-error");
     if (upload.error && (status === "failed" || status === "rejected")) {
@@ -374,6 +384,15 @@
     return td;
   }
 
+  function orderSummary(orders) {
+    if (!orders) return "—";
+    const parts = [["confirmed", "confirmed"], ["backordered", "backordered"],
+      ["on_hold", "on hold"], ["cancelled", "cancelled"]]
+      .filter(([name]) => orders[name] > 0)
+      .map(([name, label]) => `${number(orders[name])} ${label}`);
+    return parts.length ? parts.join(" · ") : "—";
+  }
+
   function uploadRow(upload) {
     const counts = upload.counts || {};
     const tr = document.createElement("tr");
@@ -395,6 +414,7 @@
     tr.append(cell(number(counts.rows), "num"));
     tr.append(cell(number(counts.valid), "num"));
     tr.append(cell(number(counts.invalid), "num"));
+    tr.append(cell(orderSummary(upload.order_status), "small"));
     const started = cell(formatTime(upload.created_at), "nowrap");
     if (upload.created_at) started.title = new Date(upload.created_at).toLocaleString();
     tr.append(started);
@@ -448,7 +468,7 @@
         const tr = document.createElement("tr");
         tr.className = "empty";
         tr.append(cell("No uploads yet. Drop a CSV above to start."));
-        tr.firstChild.colSpan = 8;
+        tr.firstChild.colSpan = 9;
         rows.push(tr);
       }
       tbody.replaceChildren(...rows);
