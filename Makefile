@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m devstack.cli
 
-.PHONY: venv stack stop status test run bench bench-store lint clean
+.PHONY: venv stack stop status test run bench bench-store bench-finalize lint clean
 
 $(VENV)/.installed: setup.cfg setup.py
 	@echo "[make] creating virtualenv $(VENV) and installing OMS with dev extras ..."
@@ -34,6 +34,10 @@ bench: venv  ## time a generated 100k-row file through the running stack (ROWS=.
 bench-store: venv  ## order lookups and listings with ORDERS (default 1M) orders stored
 	$(STACK) up --all
 	$(PY) benchmarks/store_bench.py --orders $(or $(ORDERS),1000000) --json .stack/store-bench.json
+
+bench-finalize: venv  ## finalization rate and lag for ROWS (default 100k), 1 and 2 finalizers
+	$(STACK) up --all
+	$(PY) benchmarks/finalize_bench.py --rows $(or $(ROWS),100000) --json .stack/finalize-bench.json
 
 test: stack  ## bring the stack up if needed, then run every test
 	$(PY) -m devstack.browser >/dev/null

@@ -67,3 +67,13 @@ def test_time_limit_must_stay_below_the_visibility_timeout():
 def test_every_variable_name_is_unique():
     names = [variable for variable, _, _ in VARIABLES.values()]
     assert len(names) == len(set(names))
+
+
+def test_every_variable_is_documented_in_the_readme():
+    from pathlib import Path
+
+    from oms.config import VARIABLES
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [var for var, _, _ in VARIABLES.values() if f"`{var}`" not in readme]
+    assert not missing, f"README's configuration table lacks {missing}"
