@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -66,8 +67,9 @@ def run_once(rows: int, finalizers: int, session: requests.Session) -> dict:
     _top_up_stock()
     with tempfile.TemporaryDirectory() as tmp:
         path = _generate(rows, Path(tmp))
+        env = {**os.environ, "OMS_IMS_SERVICE_KEY": ims_service_key()}
         started = [subprocess.Popen([str(ROOT / ".venv" / "bin" / "oms-finalizer")],
-                                    cwd=ROOT, stdout=subprocess.DEVNULL,
+                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
                    for _ in range(finalizers)]
         try:

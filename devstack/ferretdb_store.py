@@ -84,16 +84,25 @@ def prepare(
                 table = tables[collection]
                 for field in lookups.get(collection, ()):
                     name = _index_name(table, field)
+                    stale = f"{table}_{field.strip('_')}_gin"[:63]  # before partial indexes
+                    if stale in existing:
+                        conn.execute(
+                            sql.SQL("DROP INDEX {}").format(sql.Identifier(database, stale))
+                        )
                     if name in existing:
                         continue
+                    # Partial: a document without the field costs no index entry (GIN
+                    # would keep a null entry per row otherwise). PostgreSQL uses it for
+                    # `f @> v`, which implies `f IS NOT NULL` (@> is strict).
                     conn.execute(
                         sql.SQL(
                             "CREATE INDEX IF NOT EXISTS {} ON {} "
-                            "USING gin ((_jsonb -> {}) jsonb_path_ops)"
+                            "USING gin ((_jsonb -> {field}) jsonb_path_ops) "
+                            "WHERE (_jsonb -> {field}) IS NOT NULL"
                         ).format(
                             sql.Identifier(name),
                             sql.Identifier(database, table),
-                            sql.Literal(field),
+                            field=sql.Literal(field),
                         )
                     )
                     created["indexes"] += 1
@@ -154,4 +163,4 @@ def _has_trigger(conn: Connection[TupleRow], database: str, table: str) -> bool:
 
 
 def _index_name(table: str, field: str) -> str:
-    return f"{table}_{field.strip('_')}_gin"[:63]
+    return f"{table}_{field.strip('_')}_pgin"[:63]

@@ -9,9 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from oms.api.schemas import InvalidFileSchema
-from oms.errors import NotFound
-from oms.stores import s3
-from oms.uploads import keys
+from oms.uploads import invalid_files
 
 blp = Blueprint("invalid_files", __name__, description="Invalid-records files")
 
@@ -21,17 +19,7 @@ class InvalidFiles(MethodView):
     @blp.response(200, InvalidFileSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """Every invalid-records file, newest first."""
-        files: list[dict[str, Any]] = [
-            {
-                "name": name,
-                "size": obj["Size"],
-                "upload_id": name.removesuffix(".csv"),
-                "last_modified": obj["LastModified"],
-            }
-            for obj in s3.list_keys(keys.INVALID_PREFIX)
-            if (name := keys.invalid_file_of(obj["Key"]))
-        ]
-        files.sort(key=lambda f: f["last_modified"], reverse=True)
+        files = invalid_files.list_files()
         for item in files:
             item["url"] = url_for("invalid_files.InvalidFile", name=item["name"])
         return files
@@ -43,11 +31,8 @@ class InvalidFile(MethodView):
     @blp.alt_response(404, description="no such file")
     def get(self, name: str) -> Response:
         """Download one invalid-records file (streamed)."""
-        if not keys.is_invalid_file_name(name):
-            raise NotFound(f"no invalid-records file named {name!r}")
-        body = s3.open_stream(keys.key_of_invalid_file(name))
         return Response(
-            stream_with_context(body.iter_chunks(256 * 1024)),
+            stream_with_context(invalid_files.read_file(name)),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="invalid-{name}"'},
         )

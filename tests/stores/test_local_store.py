@@ -134,7 +134,7 @@ def test_a_lookup_uses_the_gin_index_through_ferretdb(settings):
     orders = _collection("index_use")
     key = f"IDX-{uuid.uuid4().hex[:8]}"
     orders.insert_many([{"_id": f"{key}-{n}", "key": f"{key}-{n}", "_v": 0} for n in range(5000)])
-    index = "%key_gin"
+    index = "%key_pgin"
     with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE), autocommit=True) as c:
         c.execute(f'ANALYZE "{mongo.db().name}"."{_table("index_use")}"')
 
@@ -208,3 +208,28 @@ def test_bulk_updates_of_hundreds_from_several_threads_complete(settings):
     assert not any(thread.is_alive() for thread in threads)
     assert sorted(changed) == [200, 200, 200]
     assert collection.count_documents({"s": 1}) == 600
+
+
+def test_group_with_two_accumulators_is_the_defect_oms_avoids(settings):
+    """FerretDB 1.24.2 computes only the first accumulator of a $group (a shared
+    iterator in its group stage): OMS never aggregates so; counts are counters. If an
+    upgrade fixes it, this test says so."""
+    collection = _collection("group_defect")
+    collection.insert_many([{"_id": n, "v": 2, "_v": 0} for n in range(3)])
+
+    [result] = collection.aggregate([{"$group": {"_id": None, "s": {"$sum": "$v"},
+                                                 "n": {"$sum": 1}}}])
+
+    assert result["s"] == 6
+    assert result["n"] == 0  # MongoDB says 3
+
+
+def test_decimal128_is_the_defect_integer_cents_avoid(settings):
+    """A Decimal128 makes FerretDB 1.24.2 drop the connection; OMS stores cents."""
+    from bson.decimal128 import Decimal128
+
+    collection = _collection("decimal_defect")
+
+    with pytest.raises(pymongo.errors.PyMongoError):
+        collection.insert_one({"_id": "d", "price": Decimal128("19.99")})
+    assert mongo.client().admin.command("ping")["ok"] == 1.0  # the client reconnects
