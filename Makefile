@@ -4,16 +4,37 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m devstack.cli
 
-.PHONY: venv stack stop status test run bench bench-store bench-finalize lint clean
+.PHONY: venv lock audit stack stop status test run bench bench-store bench-finalize lint clean
 
-$(VENV)/.installed: setup.cfg setup.py
-	@echo "[make] creating virtualenv $(VENV) and installing OMS with dev extras ..."
+# Dependencies are declared in setup.cfg (lower bounds) and installed from the hashed lock
+# files, compiled from it by `make lock` for CPython 3.11 on Linux x86_64:
+# requirements/main.txt (install_requires) and requirements/dev.txt (plus the dev extra,
+# constrained by main.txt so the shared pins agree).
+LOCKS := requirements/main.txt requirements/dev.txt
+LOCK_FLAGS := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	--generate-hashes --custom-compile-command 'make lock' --quiet \
+	$(if $(UPGRADE),--upgrade) $(if $(PACKAGE),--upgrade-package $(PACKAGE))
+
+$(VENV)/.deps: $(LOCKS)
+	@echo "[make] creating virtualenv $(VENV) and installing the locked dependencies ..."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements/dev.txt
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.deps $(LOCKS) setup.cfg setup.py
+	$(PY) -m pip install -q --no-deps -e .
+	@# fails when setup.cfg asks for what the lock lacks: run `make lock`
+	$(PY) -m pip check
 	touch $@
 
 venv: $(VENV)/.installed
+
+lock: $(VENV)/.deps  ## recompile requirements/*.txt from setup.cfg, keeping pins (UPGRADE=1: all newest; PACKAGE=name: one)
+	$(VENV)/bin/uv pip compile setup.cfg $(LOCK_FLAGS) -o requirements/main.txt
+	$(VENV)/bin/uv pip compile setup.cfg --extra dev -c requirements/main.txt $(LOCK_FLAGS) -o requirements/dev.txt
+
+audit: $(VENV)/.deps  ## pip-audit on the locked requirements, bounded in time (requirements/audit.py)
+	$(PY) requirements/audit.py
 
 stack: venv  ## install (cached) and start moto, Redis, PostgreSQL, FerretDB, Kafka; idempotent
 	$(STACK) up

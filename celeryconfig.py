@@ -61,5 +61,9 @@ def build(settings: Settings) -> dict[str, Any]:
             "offer-new-stock": {"task": "oms.offer_new_stock", "schedule": 5.0},
             # Finish what an outage left of order moves (releases, events).
             "sweep-orders": {"task": "oms.sweep_orders", "schedule": 60.0},
+            # Recount /stats from the exact per-upload counters.
+            "reconcile-stats": {"task": "oms.reconcile_stats", "schedule": 600.0},
+            # Re-drive uploads without progress (lost messages), or fail them.
+            "reap-stalled-uploads": {"task": "oms.reap_stalled_uploads", "schedule": 60.0},
         },
     }

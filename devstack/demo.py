@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 import requests
 
+from devstack.services import flower_credentials
+
 API = "http://127.0.0.1:8080"
 FLOWER = "http://127.0.0.1:5555"
 TERMINAL = {"completed", "failed", "rejected"}
@@ -87,7 +89,8 @@ def report(upload: dict, key: str) -> None:
     click.echo(f"API           {API}   (OpenAPI: {API}/openapi.json)")
     click.echo(f"upload page   {API}/")
     click.echo(f"upload status {API}{upload['status_url']}")
-    click.echo(f"Flower        {FLOWER}")
+    user, _, password = flower_credentials().partition(":")
+    click.echo(f"Flower        {FLOWER}   (user {user}, password {password})")
     click.echo(f"stats         {API}/stats")
     click.echo(f"API docs      {API}/docs")
     click.echo("")

@@ -76,8 +76,10 @@ def prepare(
         tables = _tables(conn, database)
         wanted = set(lookups) | set(versioned)
         with conn.transaction():
-            # One preparer at a time per database: CREATE ... IF NOT EXISTS still races.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"oms-prepare:{database}",))
+            # One preparer at a time: CREATE ... IF NOT EXISTS still races, and every
+            # database shares the trigger function (CREATE OR REPLACE of one function from
+            # two sessions fails with "tuple concurrently updated").
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('oms-prepare'))")
             conn.execute(_VERSION_CHECK)
             existing = _existing_indexes(conn, database)
             for collection in sorted(wanted & tables.keys()):

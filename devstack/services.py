@@ -266,20 +266,17 @@ def _http_ok(url: str) -> Callable[[], None]:
     return check
 
 
+def _gunicorn() -> list[str]:
+    """gunicorn with the settings docker-compose and the tests use too (gevent worker,
+    request-head deadline, limits, access log: oms/api/gunicorn_conf.py)."""
+    return [_venv_bin("gunicorn"), "--config", "python:oms.api.gunicorn_conf"]
+
+
 def _ims() -> Launch:
     """IMS keeps its stock in the cluster's own database; writes need the service key."""
     postgres.ensure_database(postgres.IMS_DATABASE)
     return Launch(
-        [
-            _venv_bin("gunicorn"),
-            "--bind",
-            f"{HOST}:8081",
-            "--workers",
-            "2",
-            "--access-logfile",
-            "-",
-            "ims.wsgi:app",
-        ],
+        [*_gunicorn(), "--bind", f"{HOST}:8081", "ims.wsgi:app"],
         env={
             "IMS_POSTGRES_URL": postgres.url(postgres.IMS_DATABASE),
             "PGPASSWORD": postgres.password(),
@@ -299,6 +296,19 @@ def api_key() -> str:
     return path.read_text().strip()
 
 
+def flower_credentials() -> str:
+    """The local Flower login, ``user:password``: FLOWER_BASIC_AUTH if set, else one made
+    once and kept in .stack/ (``make run`` prints it)."""
+    if os.environ.get("FLOWER_BASIC_AUTH"):
+        return os.environ["FLOWER_BASIC_AUTH"].split(",")[0].strip()
+    path = STATE / "flower-credentials"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"oms:{secrets.token_urlsafe(18)}")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def ims_service_key() -> str:
     """The local IMS service key (X-Service-Key on IMS writes): IMS_SERVICE_KEYS if set,
     else one made once and kept in .stack/."""
@@ -314,20 +324,7 @@ def ims_service_key() -> str:
 
 def _api() -> Launch:
     return Launch(
-        [
-            _venv_bin("gunicorn"),
-            "--bind",
-            f"{HOST}:8080",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--timeout",
-            "600",
-            "--access-logfile",
-            "-",
-            "oms.api.wsgi:app",
-        ],
+        [*_gunicorn(), "--bind", f"{HOST}:8080", "oms.api.wsgi:app"],
         env={"OMS_API_KEYS": api_key(), "OMS_IMS_SERVICE_KEY": ims_service_key()},
     )
 
@@ -384,8 +381,12 @@ def _flower() -> Launch:
             "--port=5555",
             "--enable_events=False",
         ],
-        env={"FLOWER_UNAUTHENTICATED_API": "true"},
-    )  # its HTTP API, on loopback
+        # Flower reads FLOWER_BASIC_AUTH as its --basic-auth option; in the environment the
+        # password stays out of `ps`. With a login, its pages and HTTP API need it, and it
+        # sends no CORS header (without one and with FLOWER_UNAUTHENTICATED_API it answered
+        # Access-Control-Allow-Origin: *, so any web page could read every task).
+        env={"FLOWER_BASIC_AUTH": flower_credentials()},
+    )
 
 
 def _finalizer() -> Launch:

@@ -48,12 +48,24 @@ class Settings:
     ims_cache_ttl_s: float
     ims_service_key: str  # sent as X-Service-Key on IMS writes (reservations)
     chunk_rows: int
+    max_columns: int  # a header with more is refused
+    max_field_chars: int  # a longer cell makes its row invalid
+    max_row_chars: int  # a longer record is invalid
+    min_chunk_rows: int  # floor of a request's chunk_rows
+    max_chunks: int  # about: chunk_rows grows so a file has no more chunks than this
+    chunks_in_flight: int  # chunks of one upload in the queue at once (fairness)
+    stall_after_s: int  # an upload with no progress this long is re-driven by the reaper
+    max_redrives: int  # re-drives before the reaper marks it failed
     max_upload_bytes: int
     task_max_retries: int
     finalizer_batch: int  # order.created events the finalizer takes at once
     sqs_visibility_timeout_s: int
     task_time_limit_s: int
     api_keys: tuple[str, ...]
+    # Failed API-key attempts (401/403) one client address may make per minute before it
+    # gets 429 (counted in Redis, across API workers; 0 = no limit). A correct key always
+    # works.
+    auth_failures_per_minute: int
     log_level: str
     # Celery's monitoring events (what Flower shows) go through Redis: docs/architecture.md.
     events_url: str
@@ -200,12 +212,21 @@ VARIABLES: dict[str, tuple[str, str, Callable[[str, str], Any]]] = {
     "ims_cache_ttl_s": ("OMS_IMS_CACHE_TTL", "300", _float(0)),
     "ims_service_key": ("OMS_IMS_SERVICE_KEY", "", lambda var, raw: raw.strip()),
     "chunk_rows": ("OMS_CHUNK_ROWS", "5000", _int(1)),
+    "max_columns": ("OMS_MAX_COLUMNS", "200", _int(11)),
+    "max_field_chars": ("OMS_MAX_FIELD_CHARS", "1000", _int(64)),
+    "max_row_chars": ("OMS_MAX_ROW_CHARS", "65536", _int(1024)),
+    "min_chunk_rows": ("OMS_MIN_CHUNK_ROWS", "500", _int(1)),
+    "max_chunks": ("OMS_MAX_CHUNKS", "2000", _int(1)),
+    "chunks_in_flight": ("OMS_CHUNKS_IN_FLIGHT", "4", _int(1)),
+    "stall_after_s": ("OMS_STALL_AFTER", "300", _int(10)),
+    "max_redrives": ("OMS_MAX_REDRIVES", "3", _int(0)),
     "max_upload_bytes": ("OMS_MAX_UPLOAD_BYTES", str(2 * 1024**3), _int(1)),
     "task_max_retries": ("OMS_TASK_MAX_RETRIES", "5", _int(0)),
     "finalizer_batch": ("OMS_FINALIZER_BATCH", "500", _int(1)),
-    "sqs_visibility_timeout_s": ("OMS_SQS_VISIBILITY_TIMEOUT", "1800", _int(60)),
-    "task_time_limit_s": ("OMS_TASK_TIME_LIMIT", "900", _int(10)),
+    "sqs_visibility_timeout_s": ("OMS_SQS_VISIBILITY_TIMEOUT", "90", _int(10)),
+    "task_time_limit_s": ("OMS_TASK_TIME_LIMIT", "60", _int(5)),
     "api_keys": ("OMS_API_KEYS", "", _keys),
+    "auth_failures_per_minute": ("OMS_AUTH_FAILURES_PER_MINUTE", "20", _int(0)),
     "log_level": ("OMS_LOG_LEVEL", "INFO", _level),
     "events_url": ("OMS_EVENTS_URL", "", _optional(_url("redis", "rediss"))),
     "metrics_dir": ("OMS_METRICS_DIR", str(_CHECKOUT / ".stack" / "metrics"), _directory),

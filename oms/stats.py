@@ -1,40 +1,111 @@
-"""Order and upload counts for /stats, read from per-upload counters (never all orders)."""
+"""``GET /stats``: uploads by status, rows by outcome, orders by status and hub.
+
+Read from one counters document (``oms.stats_counters``): one lookup, however many uploads
+exist. ``reconcile`` (a beat task) copies the finalizer's exact counts (its checkpoints)
+to the uploads and recounts the document from the uploads, so a delta lost to a crash
+does not stay lost.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
+from oms import stats_counters
 from oms.orders import counts as order_counts
 from oms.stores import mongo
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
 
+RECONCILE_ATTEMPTS = 5
+
 
 @mongo.translating
-def current_stats() -> dict:
-    """Orders: total, by status, by hub; uploads: by status. Reads one small document per
-    upload; each upload's order counters are kept current as its chunks finish."""
-    total = 0
+def current_stats() -> dict[str, Any]:
+    doc = stats_counters.counters_collection().find_one({"_id": stats_counters.STATS_ID})
+    return _present((doc or {}).get("c") or {})
+
+
+def _present(c: Mapping[str, Any]) -> dict[str, Any]:
+    uploads = {str(s): int((c.get("uploads") or {}).get(s, 0)) for s in UploadStatus}
+    orders = c.get("orders") or {}
+    by_status = Counter(dict.fromkeys(order_counts.STATUSES, 0))
+    by_status.update(orders.get("by_status") or {})
+    return {
+        "orders": {
+            "total": int(orders.get("total", 0)),
+            "by_status": {s: by_status[s] for s in order_counts.STATUSES},
+            "by_hub": {
+                stats_counters.unsafe(hub): n for hub, n in (orders.get("by_hub") or {}).items()
+            },
+        },
+        "uploads": {"total": sum(uploads.values()), "by_status": uploads},
+        "rows": {name: int((c.get("rows") or {}).get(name, 0)) for name in repo.EMPTY_COUNTS},
+    }
+
+
+def _recount() -> dict[str, Any]:
+    """The counters as the uploads' own counters say (one pass over the uploads)."""
+    uploads: Counter[str] = Counter()
+    rows: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     by_hub: Counter[str] = Counter()
-    uploads_by_status: Counter[str] = Counter({str(s): 0 for s in UploadStatus})
-    rows: Counter[str] = Counter()
+    total = 0
     for upload in repo.uploads().find({}, {"status": 1, "order_counts": 1, "counts": 1}):
-        uploads_by_status[upload["status"]] += 1
-        counts = upload.get("order_counts") or {}
-        total += counts.get("total", 0)
-        by_status.update(counts.get("by_status", {}))
-        by_hub.update(
-            {
-                hub.replace("\uff0e", ".").replace("\uff04", "$"): n
-                for hub, n in counts.get("by_hub", {}).items()
-            }
-        )
+        uploads[upload["status"]] += 1
         rows.update(upload.get("counts") or {})
-    by_status.update(order_counts.finalizer_totals())
-    statuses = {status: by_status.get(status, 0) for status in order_counts.STATUSES}
+        orders = upload.get("order_counts") or {}
+        total += orders.get("total", 0)
+        by_status.update(orders.get("by_status") or {})
+        by_status.update(orders.get("finalized") or {})
+        by_hub.update(orders.get("by_hub") or {})
     return {
-        "orders": {"total": total, "by_status": statuses, "by_hub": dict(by_hub)},
-        "uploads": {"total": sum(uploads_by_status.values()), "by_status": dict(uploads_by_status)},
-        "rows": {name: rows.get(name, 0) for name in repo.EMPTY_COUNTS},
+        "uploads": dict(uploads),
+        "rows": dict(rows),
+        "orders": {"total": total, "by_status": dict(by_status), "by_hub": dict(by_hub)},
     }
+
+
+@mongo.translating
+def reconcile() -> bool:
+    """Rewrite the counters from the uploads unless they change meanwhile (then try
+    again, a few times); True if they were rewritten."""
+    _copy_finalized_counts()
+    collection = stats_counters.counters_collection()
+    for _ in range(RECONCILE_ATTEMPTS):
+        doc = collection.find_one({"_id": stats_counters.STATS_ID})
+        recounted = _recount()
+        if doc is None:
+            try:
+                collection.insert_one({"_id": stats_counters.STATS_ID, "_v": 0, "c": recounted})
+                return True
+            except mongo.DuplicateKeyError:
+                continue
+        done = mongo.update_one(
+            collection,
+            {"_id": stats_counters.STATS_ID, "_v": doc["_v"]},
+            {"$set": {"c": recounted}},
+        )
+        if done.modified_count:
+            return True
+    return False
+
+
+def _copy_finalized_counts() -> None:
+    """Each upload's finalized counts as the finalizer's checkpoints have them."""
+    for upload_id, exact in order_counts.finalized_by_upload().items():
+        for _ in range(RECONCILE_ATTEMPTS):
+            upload = repo.uploads().find_one({"_id": upload_id})
+            if upload is None:
+                break
+            current = (upload.get("order_counts") or {}).get("finalized") or {}
+            if {k: v for k, v in current.items() if v} == {k: v for k, v in exact.items() if v}:
+                break
+            done = mongo.update_one(
+                repo.uploads(),
+                {"_id": upload_id, "_v": upload["_v"]},
+                {"$set": {"order_counts.finalized": exact}},
+            )
+            if done.modified_count:
+                break

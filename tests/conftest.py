@@ -45,6 +45,8 @@ OMS_TEST_ENV = {
     "OMS_IMS_URL": f"http://127.0.0.1:{IMS_PORT}",
     "OMS_IMS_SERVICE_KEY": IMS_SERVICE_KEY,
     "OMS_TASK_MAX_RETRIES": "3",
+    # Tests make many-chunk uploads of a few rows; the floor has its own test.
+    "OMS_MIN_CHUNK_ROWS": "1",
     # Every chunk asks IMS, so injected IMS faults hit the chunks they target. The cache
     # itself is tested in tests/stores/test_ims_client.py.
     "OMS_IMS_CACHE_TTL": "0",

@@ -16,6 +16,9 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+# The servers' own settings (gevent worker, head deadline, limits): as devstack and
+# docker-compose run them.
+GUNICORN_CONFIG = "python:oms.api.gunicorn_conf"
 
 
 def free_port() -> int:
@@ -40,14 +43,12 @@ def gunicorn(
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            GUNICORN_CONFIG,
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "--threads",
-            "4",
-            "--timeout",
-            "600",
             app,
         ],
         cwd=ROOT,

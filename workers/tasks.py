@@ -1,98 +1,115 @@
 """The pipeline's Celery tasks: thin wrappers that take ids and call oms.pipeline.
 
-Transient failures (S3, IMS, MongoDB, Kafka unreachable) retry with exponential backoff
-and jitter. A chunk that still fails after its last retry is recorded as failed and the
-task *returns*, so the chord's body (finalize_upload) still runs (docs/architecture.md).
+Each declares its transient failures and retries them by the one policy of
+``workers.retry``. A chunk that still fails is recorded as failed and the next chunk is
+sent anyway (``oms.pipeline.schedule``), so the upload ends; a split or a finalization
+that still fails marks the upload failed with the reason, so an operator's ``retry``
+applies. Nothing is retried forever.
 """
 
 from __future__ import annotations
 
 import logging
-import random
+from typing import Any
 
 from celery import Task, shared_task
 
-from oms import dispatch
-from oms.config import get_settings
-from oms.errors import Unavailable
+from oms import stats
 from oms.orders import backorders, commands
 from oms.orders.outbox import republish_pending
-from oms.pipeline import chunk, finalize, split
+from oms.pipeline import chunk, finalize, reaper, schedule, split
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
+from workers.retry import TRANSIENT, attempts, backoff, may_retry
 
 log = logging.getLogger(__name__)
 
-# The stores translate their transient failures into Unavailable at their border
-# (oms.stores); anything else is a bug and is not retried.
-TRANSIENT = (Unavailable, ConnectionError, TimeoutError)
-MAX_BACKOFF_S = 300  # well below the SQS visibility timeout
-
-
-def backoff(retries: int, base: float = 2.0) -> float:
-    """Exponential backoff with full jitter: 0..min(cap, base * 2**retries) seconds."""
-    return random.uniform(0, min(MAX_BACKOFF_S, base * 2**retries))
-
 
 @shared_task(bind=True, name="oms.ingest_upload", max_retries=None)
-def ingest_upload(self: Task, upload_id: str) -> dict:
+def ingest_upload(self: Task, upload_id: str) -> dict[str, Any]:
     try:
         result = split.split_upload(upload_id)
+        if result.action == split.SplitAction.START_CHUNKS:
+            schedule.start(upload_id)
+            split.mark_chunks_started(upload_id)
     except TRANSIENT as exc:
-        if self.request.retries < get_settings().task_max_retries:
+        if may_retry(self):
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
-        repo.transition(
+        _give_up(
             upload_id,
-            UploadStatus.FAILED,
-            error_code="unavailable",
-            error=f"could not split the file after {self.request.retries + 1} attempts: {exc}",
+            "unavailable",
+            f"could not split the file after {attempts(self)} attempts: {exc}",
         )
         return {"upload_id": upload_id, "action": "failed"}
     except Exception as exc:  # a bug: record it on the upload rather than leave it hanging
         log.exception("splitting upload %s failed", upload_id, extra={"upload_id": upload_id})
-        repo.transition(
-            upload_id,
-            UploadStatus.FAILED,
-            error_code="internal_error",
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
+        _give_up(upload_id, "internal_error", f"{type(exc).__name__}: {exc}")
         return {"upload_id": upload_id, "action": "failed"}
-    if result.action == split.SplitAction.START_CHUNKS:
-        dispatch.start_chunks(upload_id, result.chunk_indexes)
-        split.mark_chord_started(upload_id)
     return {"upload_id": upload_id, "action": result.action, "chunks": len(result.chunk_indexes)}
 
 
 @shared_task(bind=True, name="oms.process_chunk", max_retries=None)
-def process_chunk(self: Task, upload_id: str, index: int) -> dict:
+def process_chunk(self: Task, upload_id: str, index: int) -> dict[str, Any]:
+    fields = {"upload_id": upload_id, "chunk": index}
     try:
-        return chunk.process_chunk(upload_id, index)
+        outcome: dict[str, Any] = chunk.process_chunk(upload_id, index)
+        schedule.chunk_ended(upload_id)
+        return outcome
     except TRANSIENT as exc:
-        if self.request.retries < get_settings().task_max_retries:
-            log.warning(
-                "chunk %s/%s: %s; retrying",
-                upload_id,
-                index,
-                exc,
-                extra={"upload_id": upload_id, "chunk": index},
-            )
+        if may_retry(self):
+            log.warning("chunk %s/%s: %s; retrying", upload_id, index, exc, extra=fields)
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
-        error = f"gave up after {self.request.retries + 1} attempts: {exc}"
+        error = f"gave up after {attempts(self)} attempts: {exc}"
     except Exception as exc:  # a bug or bad data we did not foresee: record, do not loop
-        log.exception(
-            "chunk %s/%s failed", upload_id, index, extra={"upload_id": upload_id, "chunk": index}
-        )
+        log.exception("chunk %s/%s failed", upload_id, index, extra=fields)
         error = f"{type(exc).__name__}: {exc}"
     repo.fail_chunk(upload_id, index, error[:2000])
+    schedule.chunk_ended(upload_id)
     return {"failed": True, "error": error[:500]}
 
 
 @shared_task(bind=True, name="oms.finalize_upload", max_retries=None)
-def finalize_upload(self: Task, upload_id: str) -> dict:
+def finalize_upload(self: Task, upload_id: str) -> dict[str, Any]:
     try:
         return finalize.finalize_upload(upload_id)
     except TRANSIENT as exc:
-        raise self.retry(exc=exc, countdown=backoff(min(self.request.retries, 7))) from exc
+        if may_retry(self):
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+        _give_up(
+            upload_id,
+            "unavailable",
+            f"could not finalize the upload after {attempts(self)} attempts: {exc}",
+        )
+        return {"upload_id": upload_id, "status": "failed"}
+
+
+def _give_up(upload_id: str, code: str, error: str) -> None:
+    if repo.transition(upload_id, UploadStatus.FAILED, error_code=code, error=error[:2000]) is None:
+        log.warning(
+            "upload %s: could not mark it failed (it moved on)",
+            upload_id,
+            extra={"upload_id": upload_id},
+        )
+
+
+@shared_task(name="oms.reconcile_stats")
+def reconcile_stats() -> dict[str, Any]:
+    """Recount /stats from the uploads (and the finalizer's checkpoints)."""
+    try:
+        return {"rewritten": stats.reconcile()}
+    except TRANSIENT as exc:
+        log.warning("stats: %s", exc)
+        return {"error": str(exc)[:300]}
+
+
+@shared_task(name="oms.reap_stalled_uploads")
+def reap_stalled_uploads() -> dict[str, Any]:
+    """Re-drive uploads without progress, or fail them with the reason (beat)."""
+    try:
+        return reaper.reap()
+    except TRANSIENT as exc:
+        log.warning("reaper: %s", exc)
+        return {"error": str(exc)[:300]}
 
 
 @shared_task(name="oms.republish_outbox")

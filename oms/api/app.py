@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask, Response, send_from_directory
-from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from oms.api import (
@@ -12,13 +11,17 @@ from oms.api import (
     health,
     invalid_files,
     metrics,
+    openapi,
     orders,
     page,
+    path_segments,
+    security_headers,
+    slow_clients,
     stats,
     uploads,
 )
 from oms.config import Settings, configure, get_settings
-from oms.observability.logging import configure_logging
+from oms.observability.logging import configure_logging, redact_values
 from oms.stores import mongo, s3
 
 
@@ -29,7 +32,10 @@ def create_app(settings: Settings | None = None, *, prepare_stores: bool = True)
     if settings is not None:
         configure(settings)
     settings = get_settings()
-    app = Flask("oms")
+    # Templates in oms/api/templates: the page's, and swagger_ui.html, which takes the
+    # place of flask-smorest's (that one has an inline script; security_headers.py).
+    app = Flask("oms", template_folder="api/templates")
+    path_segments.install(app)
     app.config.update(
         API_TITLE="OMS — Order Management Service",
         API_VERSION="1",
@@ -44,7 +50,11 @@ def create_app(settings: Settings | None = None, *, prepare_stores: bool = True)
     )
     app.config["OMS_SETTINGS"] = settings
     configure_logging(settings.log_level)
-    api = Api(app)
+    redact_values(*settings.api_keys, settings.ims_service_key, settings.aws_secret_access_key)
+    openapi.configure(app)
+    api = openapi.OmsApi(app, spec_kwargs=openapi.spec_kwargs())
+    api.register_converter(path_segments.PrintableSegment, path_segments.parameter_schema)
+    openapi.declare(api)
     for blueprint in (
         uploads.blp,
         orders.blp,
@@ -58,6 +68,8 @@ def create_app(settings: Settings | None = None, *, prepare_stores: bool = True)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     errors.register(app)
     auth.register(app, settings.api_keys)
+    security_headers.register(app)
+    app.wsgi_app = slow_clients.timed_input(app.wsgi_app)  # type: ignore[method-assign,assignment]
     if prepare_stores:
         mongo.ensure_indexes()
         s3.ensure_bucket()

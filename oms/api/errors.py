@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from oms.api.slow_clients import ClientTooSlow
 from oms.errors import NotFound, Unavailable
 from oms.orders.commands import NoStock
 from oms.orders.workflow import TransitionRefused
@@ -20,10 +21,14 @@ CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "too_large",
+    414: "request_line_too_long",
     415: "unsupported",
     422: "validation_error",
+    429: "too_many_attempts",
+    431: "headers_too_large",
     500: "internal_error",
     503: "unavailable",
 }
@@ -71,6 +76,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(Unavailable)
     def unavailable(exc: Unavailable) -> Response:
         return error_response(503, "unavailable", str(exc))
+
+    @app.errorhandler(ClientTooSlow)
+    def client_too_slow(exc: ClientTooSlow) -> Response:
+        return error_response(408, "request_timeout", f"{exc}; send the request again")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -7,6 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from oms.api.schemas import HealthSchema, ReadinessSchema
 from oms.readiness import check_all
 
 blp = Blueprint("health", __name__, description="Liveness and readiness")
@@ -14,7 +15,7 @@ blp = Blueprint("health", __name__, description="Liveness and readiness")
 
 @blp.route("/healthz")
 class Health(MethodView):
-    @blp.response(200)
+    @blp.response(200, HealthSchema)
     def get(self) -> dict[str, str]:
         """The API process is alive."""
         return {"status": "ok"}
@@ -22,8 +23,10 @@ class Health(MethodView):
 
 @blp.route("/readyz")
 class Ready(MethodView):
-    @blp.response(200)
-    @blp.alt_response(503, description="at least one dependency failed; named in `failed`")
+    @blp.response(200, ReadinessSchema)
+    @blp.alt_response(
+        503, schema=ReadinessSchema, description="at least one dependency failed; named in `failed`"
+    )
     def get(self) -> tuple[dict[str, Any], int]:
         """S3, SQS, MongoDB, Kafka and IMS each answer a real request."""
         checks = check_all()

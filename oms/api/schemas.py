@@ -7,9 +7,46 @@ from oms.uploads.status import UploadStatus
 
 
 class ApiErrorSchema(Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    fields_ = fields.Dict(data_key="fields")
+    """The body of every error answer (``oms/api/errors.py``); the fields after
+    ``message`` come with the errors that have them."""
+
+    code = fields.String(
+        required=True,
+        metadata={
+            "description": "what went wrong, for programs: not_found, "
+            "validation_error, missing_columns, too_many_attempts, ..."
+        },
+    )
+    message = fields.String(required=True, metadata={"description": "the same, for people"})
+    fields_ = fields.Dict(
+        data_key="fields",
+        metadata={"description": "invalid arguments: location (query, json) -> name -> messages"},
+    )
+    missing = fields.List(fields.String(), metadata={"description": "required columns absent"})
+    found = fields.List(fields.String(), metadata={"description": "the columns the file has"})
+    suggestions = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "missing column -> a found column that probably means it"},
+    )
+    allowed = fields.List(
+        fields.String(), metadata={"description": "the statuses the order may move to"}
+    )
+    current_status = fields.String(metadata={"description": "the order's status"})
+    available = fields.Integer(
+        allow_none=True, metadata={"description": "stock IMS has (null: unknown)"}
+    )
+    retry_after = fields.Integer(
+        metadata={"description": "seconds until this address may try again (also Retry-After)"}
+    )
+
+
+# Identifiers and cursors in a query: bounded, and no control characters (a NUL cannot
+# even be stored in the local store's jsonb).
+_NO_CONTROL_CHARACTERS = validate.Regexp(
+    r"\A[^\x00-\x1f\x7f]*\Z", error="must not contain control characters"
+)
+_IDENTIFIER = [validate.Length(min=1, max=100), _NO_CONTROL_CHARACTERS]
 
 
 class CountsSchema(Schema):
@@ -61,8 +98,12 @@ class UploadSchema(Schema):
 
 class UploadArgsSchema(Schema):
     chunk_rows = fields.Integer(
-        validate=validate.Range(min=1, max=100_000),
-        metadata={"description": "rows per chunk task (default OMS_CHUNK_ROWS)"},
+        validate=validate.Range(min=1, max=20_000),
+        metadata={
+            "description": "rows per chunk task (default OMS_CHUNK_ROWS; at least "
+            "OMS_MIN_CHUNK_ROWS; raised so a file has about "
+            "OMS_MAX_CHUNKS chunks at most)"
+        },
     )
 
 
@@ -92,7 +133,7 @@ class StatsSchema(Schema):
 class PageArgsSchema(Schema):
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
     cursor = fields.String(
-        validate=validate.Length(max=500),
+        validate=[validate.Length(max=500), _NO_CONTROL_CHARACTERS],
         metadata={
             "description": "where the page starts: the `next` of the previous page "
             "(omit for the first page)"
@@ -125,8 +166,8 @@ class UploadPageSchema(PageSchema):
 
 class OrderListArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf([str(s) for s in OrderStatus]))
-    hub_id = fields.String()
-    upload_id = fields.String()
+    hub_id = fields.String(validate=_IDENTIFIER)
+    upload_id = fields.String(validate=_IDENTIFIER)
 
 
 class CustomerSchema(Schema):
@@ -177,3 +218,17 @@ class MoveArgsSchema(Schema):
 
 class OrderPageSchema(PageSchema):
     items = fields.List(fields.Nested(OrderSchema))
+
+
+class HealthSchema(Schema):
+    status = fields.String(metadata={"description": "ok"})
+
+
+class ReadinessSchema(Schema):
+    status = fields.String(validate=validate.OneOf(["ready", "not_ready"]))
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "dependency -> ok, or why it failed"},
+    )
+    failed = fields.List(fields.String(), metadata={"description": "the dependencies that failed"})

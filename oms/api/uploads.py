@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +21,14 @@ from oms.api.schemas import (
 )
 from oms.config import get_settings
 from oms.orders import counts as order_counts
+from oms.pipeline import schedule
 from oms.pipeline.retry import RetryAction, plan_retry
 from oms.uploads import repository as repo
 from oms.uploads.listing import list_uploads
-from oms.uploads.receive import receive_upload
+from oms.uploads.receive import UploadRefused, receive_upload
 from oms.uploads.status import UploadStatus
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("uploads", __name__, description="Upload order files and follow them")
 
@@ -46,14 +50,21 @@ class Upload(MethodView):
     )
     @blp.arguments(UploadArgsSchema, location="query", as_kwargs=True)
     @blp.response(202, UploadAcceptedSchema)
-    @blp.alt_response(400, description="empty file or no file field")
+    @blp.alt_response(400, description="empty file, no file field, or a malformed multipart body")
+    @blp.alt_response(408, description="the body stopped arriving (no byte for 60 s)")
     @blp.alt_response(413, description="larger than OMS_MAX_UPLOAD_BYTES")
     @blp.alt_response(415, description="not a CSV file")
     @blp.alt_response(422, description="required columns missing (named in the message)")
     def post(self, chunk_rows: int | None = None) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Upload an order CSV (multipart field ``file``); processing starts at once."""
+        settings = get_settings()
+        if chunk_rows is not None and chunk_rows < settings.min_chunk_rows:
+            message = f"chunk_rows must be at least {settings.min_chunk_rows}"
+            raise UploadRefused(
+                422, "validation_error", message, fields={"query": {"chunk_rows": [message]}}
+            )
         received = receive_upload(
-            request.stream, request.content_type or "", get_settings().max_upload_bytes
+            request.stream, request.content_type or "", settings.max_upload_bytes
         )
         repo.create_upload(
             received.upload_id,
@@ -63,7 +74,15 @@ class Upload(MethodView):
             sha256=received.sha256,
             chunk_rows=chunk_rows or get_settings().chunk_rows,
         )
-        dispatch.start_split(received.upload_id)
+        try:
+            dispatch.start_split(received.upload_id)
+        except Exception:  # noqa: BLE001  (the file is stored: the reaper sends it later)
+            log.exception(
+                "upload %s stored but not queued",
+                received.upload_id,
+                extra={"upload_id": received.upload_id},
+            )
+            repo.mark_enqueue_failed(received.upload_id)
         status_url = url_for("uploads.UploadById", upload_id=received.upload_id)
         return (
             {
@@ -93,6 +112,7 @@ class Uploads(MethodView):
 @blp.route("/uploads/<upload_id>")
 class UploadById(MethodView):
     @blp.response(200, UploadSchema)
+    @blp.alt_response(404, description="no such upload")
     def get(self, upload_id: str) -> dict[str, Any]:
         """Progress of one upload: status, chunks, counts so far, timings, invalid file."""
         return present(repo.get_upload(upload_id))
@@ -138,5 +158,5 @@ class RetryUpload(MethodView):
         if plan.action == RetryAction.SPLIT:
             dispatch.start_split(upload_id)
         else:
-            dispatch.start_chunks(upload_id, plan.chunk_indexes)
+            schedule.start(upload_id, add=plan.chunk_indexes)
         return present(repo.get_upload(upload_id))

@@ -53,7 +53,7 @@ class HeaderError(OMSError):
     """The file as a whole cannot be ingested; ``code`` is stable, ``message`` is for people.
 
     Codes: ``empty_file``, ``not_csv``, ``not_utf8``, ``no_header``, ``header_too_long``,
-    ``bad_header``, ``duplicate_columns``.
+    ``bad_header``, ``duplicate_columns``, ``too_many_columns``.
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -152,7 +152,12 @@ def check_looks_like_csv(head: bytes) -> None:
         )
 
 
-def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
+MAX_COLUMNS = 200  # OMS_MAX_COLUMNS; the contract has 11
+
+
+def read_header(
+    head: bytes, *, whole_file: bool | None = None, max_columns: int = MAX_COLUMNS
+) -> Header:
     """Parse the header line found at the start of ``head``.
 
     ``whole_file`` says whether ``head`` is the entire file; by default it is assumed when
@@ -196,6 +201,12 @@ def read_header(head: bytes, *, whole_file: bool | None = None) -> Header:
         raise HeaderError("bad_header", f"the header line cannot be read as CSV: {exc}") from None
     if not any(c.strip() for c in columns):
         raise HeaderError("no_header", "the first line has no column names")
+    if len(columns) > max_columns:
+        raise HeaderError(
+            "too_many_columns",
+            f"the header has {len(columns)} columns; at most {max_columns} are accepted "
+            f"(the order contract has {len(REQUIRED_COLUMNS)})",
+        )
 
     normalized = tuple(c.strip().lower() for c in columns)
     positions: dict[str, list[int]] = {}

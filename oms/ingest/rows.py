@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,25 @@ UNCLOSED_QUOTE = Reason(
     'a quoted value is never closed (a " is missing), '
     "so everything up to the end of the file was read as this row",
 )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one record may hold (OMS_MAX_FIELD_CHARS, OMS_MAX_ROW_CHARS): more makes the
+    row invalid with the reason, and its cells are cut to size for the invalid file."""
+
+    max_field_chars: int = 1000
+    max_record_chars: int = 65_536
+
+
+# The csv module refuses a field over 128 KiB by default, which would read a row with one
+# long cell as a broken row; let it read long cells, so the limits above report them.
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+
+# C0 control characters and DEL, but tab, CR and LF (which quoted cells may hold).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CUT_MARK = "..."
 
 
 @dataclass(frozen=True)
@@ -40,7 +60,9 @@ class RawRecord:
     problems: list[Reason] = field(default_factory=list, hash=False)
 
 
-def read_records(data: bytes, header: Header, first_line: int) -> Iterator[RawRecord]:
+def read_records(
+    data: bytes, header: Header, first_line: int, limits: Limits = Limits()
+) -> Iterator[RawRecord]:  # noqa: B008  (frozen)
     """Yield the non-blank records of one chunk's bytes (exactly a ``ChunkSpan`` range).
 
     ``first_line`` is the chunk's ``ChunkSpan.first_line``.
@@ -49,7 +71,7 @@ def read_records(data: bytes, header: Header, first_line: int) -> Iterator[RawRe
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        yield from _read_one_by_one(data, header, first_line, unclosed, skip=0)
+        yield from _read_one_by_one(data, header, first_line, unclosed, 0, limits)
         return
     reader = csv.reader(io.StringIO(text, newline=""))
     yielded = 0
@@ -61,11 +83,11 @@ def read_records(data: bytes, header: Header, first_line: int) -> Iterator[RawRe
                 if pending is not None:
                     yield pending
                     yielded += 1
-                pending = _record(first_line + lines_before, cells, header, [])
+                pending = _record(first_line + lines_before, cells, header, [], limits)
             lines_before = reader.line_num
     except csv.Error:
         # Re-read the rest record by record, so only the culprit carries the error.
-        yield from _read_one_by_one(data, header, first_line, unclosed, skip=yielded)
+        yield from _read_one_by_one(data, header, first_line, unclosed, yielded, limits)
         return
     if pending is not None:
         if unclosed:
@@ -74,7 +96,7 @@ def read_records(data: bytes, header: Header, first_line: int) -> Iterator[RawRe
 
 
 def _read_one_by_one(
-    data: bytes, header: Header, first_line: int, unclosed: bool, skip: int
+    data: bytes, header: Header, first_line: int, unclosed: bool, skip: int, limits: Limits
 ) -> Iterator[RawRecord]:
     """Slow path: parse each record separately, skipping the first ``skip`` records."""
     spans = list(split_into_chunks([data], 0, 1, first_line))
@@ -113,7 +135,7 @@ def _read_one_by_one(
             cells = [_replace_undecodable(c) for c in cells]
         if unclosed and span.index == len(spans) - 1:
             problems.append(UNCLOSED_QUOTE)
-        yield _record(line, cells, header, problems, check_width=parsed)
+        yield _record(line, cells, header, problems, limits, check_width=parsed)
 
 
 def _record(
@@ -121,8 +143,10 @@ def _record(
     cells: list[str],
     header: Header,
     problems: list[Reason],
+    limits: Limits,
     check_width: bool = True,
 ) -> RawRecord:
+    cells = _bounded(cells, header, problems, limits)
     n = len(cells)
     if check_width and n != len(header.columns):
         problems.append(
@@ -130,6 +154,49 @@ def _record(
         )
     values = {name: cells[pos] if pos < n else "" for name, pos in header.index.items()}
     return RawRecord(line=line, cells=tuple(cells), values=values, problems=problems)
+
+
+def _bounded(cells: list[str], header: Header, problems: list[Reason], limits: Limits) -> list[str]:
+    """Report and neutralise what no cell may hold: control characters (NUL included:
+    replaced by U+FFFD, so the invalid file is clean text), and more characters than the
+    limits (cut, so one row cannot fill a worker's memory or the invalid file)."""
+    total = sum(len(cell) for cell in cells)
+    if total > limits.max_record_chars:
+        problems.append(
+            Reason(
+                "row",
+                "too_long",
+                f"has {total} characters; at most {limits.max_record_chars} are allowed",
+            )
+        )
+    bounded = []
+    for position, cell in enumerate(cells):
+        name = _field_name(header, position)
+        found = _CONTROL.search(cell)
+        if found:
+            code = ord(found.group())
+            kind = "a NUL byte" if code == 0 else f"a control character (U+{code:04X})"
+            problems.append(Reason(name, "control_characters", f"contains {kind}"))
+            cell = _CONTROL.sub("\ufffd", cell)
+        if len(cell) > limits.max_field_chars:
+            problems.append(
+                Reason(
+                    name,
+                    "too_long",
+                    f"has {len(cell)} characters; at most {limits.max_field_chars} are allowed",
+                )
+            )
+            cell = cell[: limits.max_field_chars] + _CUT_MARK
+        bounded.append(cell)
+    return bounded
+
+
+def _field_name(header: Header, position: int) -> str:
+    """The required column's name at ``position``, else "row" (an extra column)."""
+    for name, index in header.index.items():
+        if index == position:
+            return name
+    return "row"
 
 
 def _has_undecodable(cell: str) -> bool:

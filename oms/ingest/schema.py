@@ -286,6 +286,9 @@ def validate_records(
             data = exc.valid_data or {}
             messages = exc.normalized_messages()
         by_field = {name: _as_list(messages.get(name)) for name in REQUIRED_COLUMNS}
+        for problem in record.problems:  # a cell already refused needs no second reason
+            if problem.field in by_field:
+                by_field[problem.field] = []
         order_id = data.get("order_id")
         if order_id is not None:
             if order_id in first_seen:

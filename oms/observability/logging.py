@@ -4,6 +4,11 @@ Each line has ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``process``, ``me
 then every ``extra`` field of the call (``upload_id``, ``chunk``, counts, ...), the fields
 bound to the running task (:func:`bind`), Celery's ``task_name`` and ``task_id`` when
 known, and ``exception`` with the traceback.
+
+No line carries a credential: a field whose name says key, secret, password, token,
+authorization or credential (at any depth) is written as ``[redacted]``, and the secret
+values a process registers (:func:`redact_values`: the API's keys, the IMS service key)
+are replaced wherever they appear in a line, message and traceback included.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
@@ -27,6 +33,30 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | 
 }
 
 _bound: ContextVar[Mapping[str, Any] | None] = ContextVar("oms_log_fields", default=None)
+
+REDACTED = "[redacted]"
+_SECRET_NAME = re.compile(
+    r"api[_-]?keys?|service[_-]?keys?|secret|passw(or)?d|token|authori[sz]ation|credential",
+    re.IGNORECASE,
+)
+_secret_values: set[str] = set()
+MIN_SECRET_LENGTH = 6  # shorter values would blank out ordinary words
+
+
+def redact_values(*values: str) -> None:
+    """Never write these values (keys, passwords) in a line of this process."""
+    _secret_values.update(v for v in values if len(v) >= MIN_SECRET_LENGTH)
+
+
+def redacted(value: Any, name: str = "") -> Any:
+    """``value`` with every field named like a secret replaced, at any depth."""
+    if name and _SECRET_NAME.search(name) and value not in (None, ""):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {key: redacted(item, str(key)) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(item) for item in value]
+    return value
 
 
 def bind(**fields: Any) -> Token:
@@ -69,10 +99,11 @@ class JsonFormatter(logging.Formatter):
             "process": record.processName,
             "message": record.getMessage(),
         }
-        line.update(_bound.get() or {})
+        for key, value in (_bound.get() or {}).items():
+            line[key] = redacted(value, key)
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                line[key] = value
+                line[key] = redacted(value, key)
         # Celery's own task lines (received, succeeded, ...) carry their task in ``data``.
         data = line.pop("data", None)
         if isinstance(data, dict) and "id" in data:
@@ -90,7 +121,10 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        text = json.dumps(line, default=str, ensure_ascii=False)
+        for secret in _secret_values:  # also inside messages and tracebacks
+            text = text.replace(secret, REDACTED).replace(json.dumps(secret)[1:-1], REDACTED)
+        return text
 
 
 def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) -> None:

@@ -6,7 +6,10 @@ Three sources add up, each written exactly once per change:
   upload document, counted once per chunk: ``oms.uploads.repository.add_chunk_counts``);
 - the finalizer's moves out of ``on_hold`` are counted in one checkpoint document per
   Kafka partition, in the same update that records how far in the partition it has
-  counted, so a replayed message is never counted twice (``count_finalized``);
+  counted, so a replayed message is never counted twice (``count_finalized``); then
+  copied to the uploads' ``order_counts.finalized`` and to /stats (a crash between
+  leaves those short until ``oms.stats.reconcile`` copies them again from the
+  checkpoints, which are exact);
 - every other move (cancel, fulfil, a backorder confirmed when stock arrives) adds -1/+1
   to the upload document right after the move (``add_moves``).
 """
@@ -19,6 +22,7 @@ from typing import Any
 
 from pymongo.collection import Collection
 
+from oms import stats_counters
 from oms.orders.status import OrderStatus
 from oms.stores import mongo
 from oms.uploads import repository as repo
@@ -53,23 +57,33 @@ def count_finalized(
         for upload_id, status in fresh:
             inc[f"uploads.{upload_id}.{status}"] += 1
             inc[f"uploads.{upload_id}.{OrderStatus.ON_HOLD}"] -= 1
-            inc[f"totals.{status}"] += 1
-            inc[f"totals.{OrderStatus.ON_HOLD}"] -= 1
         update: dict[str, Any] = {"$set": {"offset": next_offset}}
         if inc:
             update["$inc"] = dict(inc)
         if "_id" not in doc:
             try:
-                checkpoints().insert_one(
-                    {"_id": key, "_v": 0, "offset": 0, "uploads": {}, "totals": {}}
-                )
+                checkpoints().insert_one({"_id": key, "_v": 0, "offset": 0, "uploads": {}})
             except mongo.DuplicateKeyError:
                 pass
             continue
         moved = mongo.update_one(checkpoints(), {"_id": key, "offset": counted_to}, update)
         if moved.modified_count:
+            _copy_finalized(fresh)
             return len(fresh)
         # Another finalizer (the partition moved in a rebalance) counted meanwhile.
+
+
+def _copy_finalized(fresh: list[tuple[str, OrderStatus]]) -> None:
+    by_upload: dict[str, Counter[str]] = {}
+    totals: Counter[str] = Counter()
+    for upload_id, status in fresh:
+        inc = by_upload.setdefault(upload_id, Counter())
+        for name, amount in ((str(status), 1), (str(OrderStatus.ON_HOLD), -1)):
+            inc[f"order_counts.finalized.{name}"] += amount
+            totals[f"orders.by_status.{name}"] += amount
+    for upload_id, inc in by_upload.items():
+        mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$inc": dict(inc)})
+    stats_counters.add(totals)
 
 
 @mongo.translating
@@ -80,24 +94,27 @@ def add_moves(moves: Iterable[tuple[str, OrderStatus, OrderStatus]]) -> None:
         inc = by_upload.setdefault(upload_id, Counter())
         inc[f"order_counts.by_status.{source}"] -= 1
         inc[f"order_counts.by_status.{target}"] += 1
+    totals: Counter[str] = Counter()
     for upload_id, inc in by_upload.items():
         mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$inc": dict(inc)})
+        totals.update({key.replace("order_counts.", "orders.", 1): n for key, n in inc.items()})
+    stats_counters.add(totals)
 
 
-@mongo.translating
 def for_upload(upload: Mapping[str, Any]) -> dict[str, int]:
-    """Orders of ``upload`` by status."""
+    """Orders of ``upload`` by status (from the upload document alone)."""
     counts = Counter(dict.fromkeys(STATUSES, 0))
-    counts.update((upload.get("order_counts") or {}).get("by_status") or {})
-    for doc in checkpoints().find({}):
-        counts.update((doc.get("uploads") or {}).get(upload["_id"]) or {})
+    order_counts = upload.get("order_counts") or {}
+    counts.update(order_counts.get("by_status") or {})
+    counts.update(order_counts.get("finalized") or {})
     return {status: counts[status] for status in STATUSES}
 
 
 @mongo.translating
-def finalizer_totals() -> dict[str, int]:
-    """The finalizer's moves in all uploads, as deltas by status."""
-    totals: Counter[str] = Counter()
+def finalized_by_upload() -> dict[str, dict[str, int]]:
+    """The finalizer's moves per upload, as the checkpoints count them (exactly)."""
+    found: dict[str, Counter[str]] = {}
     for doc in checkpoints().find({}):
-        totals.update(doc.get("totals") or {})
-    return dict(totals)
+        for upload_id, moves in (doc.get("uploads") or {}).items():
+            found.setdefault(upload_id, Counter()).update(moves)
+    return {upload_id: dict(moves) for upload_id, moves in found.items()}

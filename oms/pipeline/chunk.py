@@ -8,11 +8,13 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+from oms.config import get_settings
+from oms.errors import OMSError
 from oms.ingest import reasons
 from oms.ingest.header import REQUIRED_COLUMNS, Header
 from oms.ingest.invalid_file import invalid_rows_csv
 from oms.ingest.reasons import Reason
-from oms.ingest.rows import read_records
+from oms.ingest.rows import Limits, read_records
 from oms.ingest.schema import InvalidRow, OrderRow, reject, validate_records
 from oms.observability import metrics
 from oms.orders import events, outbox, store
@@ -23,6 +25,15 @@ from oms.uploads import repository as repo
 from oms.uploads.status import ChunkStatus
 
 log = logging.getLogger(__name__)
+
+# A chunk is read whole; this bounds a worker's memory whatever the file holds (5,000
+# records of the 64 KiB a record may have would be 320 MB: a real chunk is ~1 MB).
+MAX_CHUNK_BYTES = 64 * 1024 * 1024
+
+
+class ChunkTooLarge(OMSError):
+    """The chunk cannot be read without holding too much: its rows are not processed."""
+
 
 # The in-file case within one chunk is caught by the schema with the first line; across
 # chunks or uploads the store's unique index catches it (without saying where: finding
@@ -50,9 +61,18 @@ def process_chunk(upload_id: str, index: int) -> dict:
     attempt = repo.start_chunk_attempt(upload_id, index)
     upload = repo.get_upload(upload_id)
     header = read_upload_header(upload["s3_key"])
+    size = chunk["end"] - chunk["start"]
+    if size > MAX_CHUNK_BYTES:
+        raise ChunkTooLarge(
+            f"chunk {index} is {size} bytes for {chunk['rows']} records: a record is far "
+            f"larger than any order (an unclosed quote reads the rest of the file as one "
+            f"cell?); fix the file and upload it again"
+        )
     data = s3.get_range(upload["s3_key"], chunk["start"], chunk["end"])
 
-    records = list(read_records(data, header, chunk["first_line"]))
+    settings = get_settings()
+    limits = Limits(settings.max_field_chars, settings.max_row_chars)
+    records = list(read_records(data, header, chunk["first_line"], limits))
     # Position of each record among the file's records (for its listing block); clamped
     # to the chunk's own range in case the reader sees more records than the splitter.
     first_ordinal = index * upload["chunk_rows"]
@@ -127,7 +147,8 @@ def check_inventory(
     still_valid: list[OrderRow] = []
     all_invalid: list[InvalidRow] = []
     for row in invalid:
-        row.errors.extend(unknown(*pair_of(row)))
+        refused = {error.field for error in row.errors}  # one reason per field is enough
+        row.errors.extend(e for e in unknown(*pair_of(row)) if e.field not in refused)
         row.errors.sort(key=_column_position)
         all_invalid.append(row)
     for valid_row in valid:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from oms.config import get_settings
-from oms.ingest.chunking import split_into_chunks
+from oms.ingest.chunking import count_line_breaks, split_into_chunks
 from oms.ingest.header import HEAD_BYTES, Header, HeaderError, read_header
 from oms.stores import mongo, s3
 from oms.uploads import repository as repo
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class SplitAction(StrEnum):
-    START_CHUNKS = "chord"  # run these chunks, then finalize
+    START_CHUNKS = "start"  # start the upload's chunks (oms.pipeline.schedule)
     DONE = "done"  # nothing to process: the upload is complete (a header-only file)
     SKIP = "skip"  # nothing to do here: rejected, or already split by someone else
 
@@ -32,18 +32,16 @@ SKIP = SplitResult(SplitAction.SKIP)
 
 
 def read_upload_header(key: str) -> Header:
-    return read_header(s3.get_range(key, 0, HEAD_BYTES))
+    return read_header(s3.get_range(key, 0, HEAD_BYTES), max_columns=get_settings().max_columns)
 
 
 def split_upload(upload_id: str) -> SplitResult:
     """Split an upload into chunk documents. Safe to run again after a crash."""
     upload = repo.get_upload(upload_id)
     status = UploadStatus(upload["status"])
-    if status == UploadStatus.PROCESSING and not upload.get("chord_started"):
+    if status == UploadStatus.PROCESSING and not upload.get("chunks_started"):
         # Crashed after recording the chunks but before starting their tasks.
-        return SplitResult(
-            SplitAction.START_CHUNKS, tuple(c["index"] for c in repo.list_chunks(upload_id))
-        )
+        return SplitResult(SplitAction.START_CHUNKS, ())
     if status not in (UploadStatus.QUEUED, UploadStatus.SPLITTING):
         log.info("upload %s is %s: nothing to split", upload_id, status)
         return SKIP
@@ -64,12 +62,19 @@ def split_upload(upload_id: str) -> SplitResult:
         _reject(upload_id, header.missing_message(), "missing_columns")
         return SKIP
 
+    head = s3.get_range(upload["s3_key"], 0, HEAD_BYTES)
+    rows_per_chunk = chunk_rows_for(
+        upload.get("chunk_rows") or get_settings().chunk_rows,
+        upload["size"],
+        head,
+        header.data_offset,
+    )
     blocks = s3.iter_blocks(upload["s3_key"], start=header.data_offset)
-    rows_per_chunk = upload.get("chunk_rows") or get_settings().chunk_rows
     spans = split_into_chunks(blocks, header.data_offset, rows_per_chunk, header.data_line)
     total, records = repo.save_chunks(upload_id, spans)
     fields = {
         "chunks_total": total,
+        "chunk_rows": rows_per_chunk,
         "rows_total": records,
         "columns": list(header.columns),
         "extra_columns": list(header.extra),
@@ -84,9 +89,32 @@ def split_upload(upload_id: str) -> SplitResult:
         ):
             return _lost(upload_id, UploadStatus.COMPLETED)
         return SplitResult(SplitAction.DONE)
-    if repo.transition(upload_id, UploadStatus.PROCESSING, chord_started=False, **fields) is None:
+    if (
+        repo.transition(
+            upload_id,
+            UploadStatus.PROCESSING,
+            chunks_started=False,
+            to_send=list(range(total)),
+            **fields,
+        )
+        is None
+    ):
         return _lost(upload_id, UploadStatus.PROCESSING)
     return SplitResult(SplitAction.START_CHUNKS, tuple(range(total)))
+
+
+def chunk_rows_for(requested: int, size: int, head: bytes, data_offset: int) -> int:
+    """Rows per chunk: the request, but at least OMS_MIN_CHUNK_ROWS, and large enough that
+    the file has about OMS_MAX_CHUNKS chunks at most (its records are estimated from the
+    average record size of its first bytes)."""
+    settings = get_settings()
+    rows = max(requested, settings.min_chunk_rows)
+    sample = head[data_offset:]
+    records_in_sample = count_line_breaks(sample)
+    if records_in_sample and size > len(head):
+        estimated = size * records_in_sample // len(sample)
+        rows = max(rows, -(-estimated // settings.max_chunks))
+    return rows
 
 
 def _reject(upload_id: str, message: str, code: str) -> None:
@@ -107,5 +135,5 @@ def _lost(upload_id: str, target: UploadStatus) -> SplitResult:
     return SKIP
 
 
-def mark_chord_started(upload_id: str) -> None:
-    mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$set": {"chord_started": True}})
+def mark_chunks_started(upload_id: str) -> None:
+    mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$set": {"chunks_started": True}})

@@ -12,7 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from oms.config import get_settings
-from oms.errors import Unavailable
+from oms.errors import OMSError, Unavailable
 from oms.observability import metrics
 from oms.stores.process_local import per_process
 
@@ -85,21 +85,57 @@ def ping() -> None:
 MAX_ITEMS_PER_CALL = 10_000  # IMS refuses larger validate calls (413)
 
 
+MAX_ID_CHARS = 128  # IMS refuses longer skus and hub ids (400): none exists
+MAX_BODY_BYTES = 1024 * 1024  # IMS refuses bodies over 8 MiB (413): stay far below
+
+
+class Refused(OMSError):
+    """IMS refused a request as malformed: a bug on this side, not an outage."""
+
+
 def validate_pairs(pairs: set[Pair]) -> dict[Pair, PairCheck]:
-    """Whether each (sku, hub_id) exists, asking IMS once (per 10,000) for the pairs not
-    cached.
+    """Whether each (sku, hub_id) exists, asking IMS for the pairs not cached, in calls of
+    at most MAX_ITEMS_PER_CALL items and MAX_BODY_BYTES.
 
     Raises Unavailable on a timeout, a connection error or a 5xx: the caller retries the
-    whole chunk later and never marks rows invalid because IMS was down.
+    whole chunk later and never marks rows invalid because IMS was down. A sku or hub id
+    longer than any IMS holds is answered "does not exist" without asking.
     """
     settings = get_settings()
     known = cache.get_many(pairs, settings.ims_cache_ttl_s)
+    for sku, hub in pairs - known.keys():
+        if len(sku) > MAX_ID_CHARS or len(hub) > MAX_ID_CHARS:
+            known[(sku, hub)] = _ask_parts(sku, hub)
     missing = sorted(pairs - known.keys())
-    for start in range(0, len(missing), MAX_ITEMS_PER_CALL):
-        answers = _ask(missing[start : start + MAX_ITEMS_PER_CALL])
+    for batch in _batches(missing):
+        answers = _ask(batch)
         cache.put_many(answers)
         known.update(answers)
     return known
+
+
+def _ask_parts(sku: str, hub: str) -> PairCheck:
+    """One part is too long to exist; ask IMS about the other one alone."""
+    sku_ok = len(sku) <= MAX_ID_CHARS
+    hub_ok = len(hub) <= MAX_ID_CHARS
+    if not (sku_ok or hub_ok):
+        return PairCheck(False, False)
+    asked = (sku if sku_ok else "", hub if hub_ok else "")
+    answer = _ask([asked])[asked]
+    return PairCheck(answer.sku_exists and sku_ok, answer.hub_exists and hub_ok)
+
+
+def _batches(pairs: list[Pair]) -> list[list[Pair]]:
+    batches: list[list[Pair]] = [[]]
+    size = 0
+    for sku, hub in pairs:
+        item = len(sku.encode()) + len(hub.encode()) + 32  # JSON around the two strings
+        if batches[-1] and (len(batches[-1]) >= MAX_ITEMS_PER_CALL or size + item > MAX_BODY_BYTES):
+            batches.append([])
+            size = 0
+        batches[-1].append((sku, hub))
+        size += item
+    return [batch for batch in batches if batch]
 
 
 def _ask(pairs: list[Pair]) -> dict[Pair, PairCheck]:
@@ -112,6 +148,13 @@ def _ask(pairs: list[Pair]) -> dict[Pair, PairCheck]:
             )
     except requests.RequestException as exc:
         raise Unavailable(f"IMS unreachable: {exc}") from exc
+    if response.status_code == 413 and len(pairs) > 1:  # smaller limits than ours: halve
+        half = len(pairs) // 2
+        return {**_ask(pairs[:half]), **_ask(pairs[half:])}
+    if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+        raise Refused(
+            f"IMS refused a validate call ({response.status_code}): {response.text[:200]}"
+        )
     if response.status_code != 200:
         raise Unavailable(f"IMS answered {response.status_code} to validate: {response.text[:200]}")
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from confluent_kafka import Message as KafkaMessage
 from oms.config import get_settings
 from oms.errors import Unavailable
 from oms.observability import metrics
+from oms.stores.blocking import off_event_loop
 from oms.stores.process_local import per_process
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,8 @@ def ping() -> None:
 
     admin = AdminClient({"bootstrap.servers": get_settings().kafka_bootstrap, "log_level": 0})
     try:
-        brokers = admin.list_topics(timeout=3).brokers
+        # Waits in librdkafka (up to 3 s when the broker is away): off the API's event loop.
+        brokers = off_event_loop(admin.list_topics, timeout=3).brokers
     except KafkaException as exc:
         raise Unavailable(f"Kafka did not answer: {exc}") from exc
     if not brokers:
@@ -120,7 +123,22 @@ def publish(messages: Iterable[Message], timeout: float = 30.0) -> set[str]:
     except KafkaException as exc:
         if not queued:
             raise Unavailable(f"Kafka refused messages: {exc}") from exc
-    remaining = kafka.flush(timeout)
+    remaining = _flush(kafka, timeout)
     if remaining:
         log.warning("kafka: %d messages still unconfirmed after %.0fs", remaining, timeout)
     return delivered
+
+
+def _flush(kafka: Producer, timeout: float) -> int:
+    """``kafka.flush(timeout)`` in slices of at most 50 ms with a yield between them.
+
+    librdkafka waits in C, so in the API's gevent worker one long flush would hold every
+    other request of the process; the delivery callbacks run inside flush and touch
+    Python state, so it stays on this thread (not ``off_event_loop``). Elsewhere the
+    slices change nothing: flush returns as soon as every message is confirmed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining: int = kafka.flush(min(0.05, max(0.0, deadline - time.monotonic())))
+        if not remaining or time.monotonic() >= deadline:
+            return remaining
+        time.sleep(0)  # under gevent, lets the other greenlets run

@@ -16,6 +16,7 @@ from botocore.response import StreamingBody
 from oms.config import get_settings
 from oms.errors import NotFound, Unavailable
 from oms.stores.process_local import per_process
+from oms.uploads import keys
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client  # boto3-stubs[s3], a dev dependency
@@ -46,11 +47,21 @@ def _code(exc: ClientError) -> str:
 
 
 def _translate(exc: Exception, key: str) -> Exception:
+    """S3's error as OMS's. The message may reach an API client, so it names neither the
+    bucket nor the key (nor does botocore's text, which has the endpoint URL): NotFound
+    says what is missing in users' words, Unavailable only what kind of failure it was.
+    The log line has the rest."""
+    bucket = get_settings().s3_bucket
     if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = _code(exc)
         if code in {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}:
-            return NotFound(f"s3://{get_settings().s3_bucket}/{key} does not exist")
-    return Unavailable(f"S3 failed on {key}: {exc}")
+            log.debug("S3 has no s3://%s/%s (%s)", bucket, key, code)
+            return NotFound(keys.missing_message(key))
+        detail = code or type(exc).__name__
+    else:
+        detail = type(exc).__name__
+    log.warning("S3 failed on s3://%s/%s: %s", bucket, key, exc)
+    return Unavailable(f"S3 did not answer properly ({detail})")
 
 
 def ping() -> None:

@@ -41,3 +41,19 @@ def invalid_file_of(key: str) -> str | None:
 
 def key_of_invalid_file(name: str) -> str:
     return f"{INVALID_PREFIX}{name}"
+
+
+def missing_message(key: str) -> str:
+    """What a user is told when ``key`` is not in S3: the thing in their words, never
+    the bucket or the key (``oms.stores.s3`` logs those)."""
+    if name := invalid_file_of(key):
+        return f"no invalid-records file named {name}"
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == "uploads":
+        return f"the uploaded file of upload {parts[1]} is missing"
+    if len(parts) == 3 and key.startswith(INVALID_PREFIX) and parts[2].startswith("part-"):
+        chunk = parts[2].removeprefix("part-").removesuffix(".csv").lstrip("0") or "0"
+        return f"the invalid rows of chunk {chunk} of upload {parts[1]} are missing"
+    if not key:
+        return "the file store has no bucket for this deployment"
+    return "the requested file does not exist"

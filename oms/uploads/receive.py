@@ -17,6 +17,7 @@ from typing import IO, Any
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, File, MultipartDecoder, NeedData
 
+from oms.config import get_settings
 from oms.errors import OMSError
 from oms.ingest.header import HEAD_BYTES, Header, HeaderError, read_header
 from oms.stores import s3
@@ -79,7 +80,12 @@ def receive_upload(
             block = stream.read(READ_BYTES)
             decoder.receive_data(block or None)
             while True:
-                event = decoder.next_event()
+                try:
+                    event = decoder.next_event()
+                except ValueError as exc:  # werkzeug: "Invalid form-data ...", a broken body
+                    raise UploadRefused(
+                        400, "bad_request", "the multipart body is malformed"
+                    ) from exc
                 if isinstance(event, NeedData):
                     break
                 if isinstance(event, Epilogue):
@@ -163,7 +169,7 @@ class _FileReceiver:
 def check_head(head: bytes, filename: str) -> Header:
     """Refuse a file whose first bytes show it cannot be ingested."""
     try:
-        header = read_header(head)
+        header = read_header(head, max_columns=get_settings().max_columns)
     except HeaderError as exc:
         status = 400 if exc.code == "empty_file" else 415 if exc.code == "not_csv" else 422
         raise UploadRefused(status, exc.code, f"{filename}: {exc.message}") from exc

@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
+from oms import stats_counters
 from oms.errors import NotFound
 from oms.stores import mongo
 from oms.uploads import sequence
@@ -75,7 +76,14 @@ def create_upload(
         uploads().insert_one({**doc, "seq": seq, "block": sequence.block_of(seq)})
 
     seq = sequence.insert_numbered(insert)
+    stats_counters.add({f"uploads.{status}": 1})
     return {**doc, "seq": seq, "block": sequence.block_of(seq)}
+
+
+@mongo.translating
+def mark_enqueue_failed(upload_id: str) -> None:
+    """The upload is stored but its split could not be queued: the reaper sends it."""
+    mongo.update_one(uploads(), {"_id": upload_id}, {"$set": {"enqueue_failed": True}})
 
 
 @mongo.translating
@@ -88,8 +96,8 @@ def get_upload(upload_id: str) -> dict:
 
 @mongo.translating
 def transition(upload_id: str, target: UploadStatus, **fields: Any) -> dict | None:
-    """Move the upload to ``target`` if its status allows; returns the new document, or
-    None when the current status does not allow it (someone else moved it)."""
+    """Move the upload to ``target`` if its status allows; returns the document as it was
+    before, or None when the current status does not allow it (someone else moved it)."""
     stamp = now()
     update: dict[str, Any] = {
         "$set": {"status": str(target), "updated_at": stamp, **fields},
@@ -97,12 +105,15 @@ def transition(upload_id: str, target: UploadStatus, **fields: Any) -> dict | No
     }
     # The _id equality is what FerretDB pushes down; $in is then checked on that one
     # document.
-    return mongo.find_one_and_update(
+    before = mongo.find_one_and_update(
         uploads(),
         {"_id": upload_id, "status": {"$in": sources_of(target)}},
         update,
-        return_document=ReturnDocument.AFTER,
+        return_document=ReturnDocument.BEFORE,
     )
+    if before is not None and before["status"] != target:
+        stats_counters.add({f"uploads.{before['status']}": -1, f"uploads.{target}": 1})
+    return before
 
 
 @mongo.translating
@@ -261,9 +272,21 @@ def add_chunk_counts(upload_id: str, index: int, counts: dict, by_hub: dict[str,
     update: dict[str, Any] = {"$push": {"counted_chunks": index}, "$set": {"updated_at": now()}}
     if inc:
         update["$inc"] = inc
-    mongo.update_one(uploads(), {"_id": upload_id, "counted_chunks": {"$ne": index}}, update)
+    counted = mongo.update_one(
+        uploads(), {"_id": upload_id, "counted_chunks": {"$ne": index}}, update
+    )
+    if counted.modified_count:  # this call counted it: add it to /stats as well
+        stats_counters.add({_stats_name(key): value for key, value in inc.items()})
+
+
+def _stats_name(field: str) -> str:
+    """The /stats counter of an upload's counter field."""
+    for prefix, name in (("order_counts.", "orders."), ("counts.", "rows.")):
+        if field.startswith(prefix):
+            return name + field.removeprefix(prefix)
+    raise ValueError(field)
 
 
 def _field_safe(name: str) -> str:
     """MongoDB field names may not contain '.' or start with '$'."""
-    return name.replace(".", "\uff0e").replace("$", "\uff04")
+    return stats_counters.safe(name)

@@ -28,7 +28,7 @@ U = UploadStatus
 UPLOAD_TRANSITIONS: dict[UploadStatus, frozenset[UploadStatus]] = {
     U.QUEUED: frozenset({U.SPLITTING, U.REJECTED, U.FAILED}),
     U.SPLITTING: frozenset({U.SPLITTING, U.PROCESSING, U.COMPLETED, U.REJECTED, U.FAILED}),
-    U.PROCESSING: frozenset({U.FINALIZING}),
+    U.PROCESSING: frozenset({U.FINALIZING, U.FAILED}),  # failed: the reaper gave up
     U.FINALIZING: frozenset({U.FINALIZING, U.COMPLETED, U.FAILED}),
     U.COMPLETED: frozenset(),
     U.FAILED: frozenset({U.PROCESSING, U.QUEUED}),  # an operator's retry

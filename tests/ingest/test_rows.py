@@ -7,7 +7,7 @@ import pytest
 
 from oms.ingest.chunking import split_into_chunks
 from oms.ingest.header import REQUIRED_COLUMNS, read_header
-from oms.ingest.rows import UNCLOSED_QUOTE, RawRecord, read_records
+from oms.ingest.rows import UNCLOSED_QUOTE, Limits, RawRecord, read_records
 
 from .helpers import GOOD_VALUES, HEADER_LINE, header
 
@@ -195,3 +195,55 @@ def test_chunk_by_chunk_reading_equals_whole_file_reading() -> None:
 def test_empty_chunk_has_no_records() -> None:
     assert _records(b"") == []
     assert _records(b"\n\r\n") == []
+
+
+def _row(**changes: str) -> str:
+    values = {**GOOD_VALUES, **changes}
+    return ",".join(f'"{v}"' if any(c in v for c in ',\n"') else v for v in values.values())
+
+
+def _reasons(record: RawRecord) -> list[tuple[str, str]]:
+    return [(problem.field, problem.rule) for problem in record.problems]
+
+
+def test_a_nul_byte_anywhere_makes_the_row_invalid_and_is_not_kept() -> None:
+    padding = "\n".join([GOOD_ROW] * 2000) + "\n"  # well past the first 64 KiB
+    records = _records(padding + _row(customer_name="Aa\x00rav") + "\n")
+
+    last = records[-1]
+    assert len(padding) > 64 * 1024
+    assert _reasons(last) == [("customer_name", "control_characters")]
+    assert "NUL" in last.problems[0]
+    assert "\x00" not in last.values["customer_name"] and "\x00" not in "".join(last.cells)
+    assert all(r.problems == [] for r in records[:-1])
+
+
+@pytest.mark.parametrize("control", ["\x01", "\x1b", "\x7f"])
+def test_other_control_characters_are_reported_too(control: str) -> None:
+    (record,) = _records(_row(product_name=f"Lamp{control}") + "\n")
+
+    assert _reasons(record) == [("product_name", "control_characters")]
+
+
+def test_tabs_and_quoted_line_breaks_are_text() -> None:
+    (record,) = _records(_row(shipping_address="1 Road\tflat 2\nBlock C") + "\n")
+
+    assert record.problems == []
+
+
+def test_a_cell_over_the_field_limit_is_one_reason_and_is_cut() -> None:
+    address = "x" * 130_000
+    (record,) = list(read_records((_row(shipping_address=address) + "\n").encode(), header(),
+                                  2, Limits(max_field_chars=1000, max_record_chars=10**6)))
+
+    assert _reasons(record) == [("shipping_address", "too_long")]
+    assert "130000 characters; at most 1000" in record.problems[0]
+    assert len(record.values["shipping_address"]) == 1003  # cut, with a mark
+
+
+def test_a_record_over_the_row_limit_is_invalid() -> None:
+    limits = Limits(max_field_chars=1000, max_record_chars=500)
+    (record,) = list(read_records((_row(product_name="y" * 600) + "\n").encode(), header(), 2,
+                                  limits))
+
+    assert ("row", "too_long") in _reasons(record)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from marshmallow import ValidationError
 
+from oms.ingest.reasons import Reason
 from oms.ingest.rows import RawRecord
 from oms.ingest.schema import (
     MAX_QUANTITY,
@@ -18,6 +19,8 @@ from oms.ingest.schema import (
 )
 
 from .helpers import GOOD_VALUES
+
+FIELD_COUNT = Reason("row", "field_count", "has 12 fields, header has 11")
 
 
 def _record(line: int = 2, problems: list[str] | None = None, **changes: str) -> RawRecord:
@@ -340,7 +343,7 @@ def test_a_row_with_several_bad_fields_reports_all_of_them_in_column_order() -> 
 
 
 def test_record_problems_come_first() -> None:
-    record = _record(problems=["row: has 12 fields, header has 11"], customer_email="x")
+    record = _record(problems=[FIELD_COUNT], customer_email="x")
 
     _, (row,) = validate_records([record])
 
@@ -351,7 +354,7 @@ def test_record_problems_come_first() -> None:
 
 
 def test_a_record_problem_alone_makes_the_row_invalid() -> None:
-    record = _record(problems=["row: has 12 fields, header has 11"])
+    record = _record(problems=[FIELD_COUNT])
 
     valid, invalid = validate_records([record])
 
@@ -492,3 +495,17 @@ def test_reasons_keep_field_and_rule_through_pickling():
     copy = pickle.loads(pickle.dumps(error))
 
     assert (copy, copy.field, copy.rule) == (error, "quantity", "whole_number")
+
+
+def test_a_cut_cell_is_reported_once_not_also_by_its_rule():
+    from oms.ingest.rows import Limits, read_records
+
+    from .helpers import header
+
+    values = {**GOOD_VALUES, "customer_email": "a" * 2000 + "@example.com"}
+    row = ",".join(f'"{v}"' if "," in v else v for v in values.values())
+    (record,) = read_records((row + "\n").encode(), header(), 2, Limits(max_field_chars=100))
+
+    _, (invalid,) = validate_records([record])
+
+    assert [(e.field, e.rule) for e in invalid.errors] == [("customer_email", "too_long")]

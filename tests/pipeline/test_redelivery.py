@@ -24,7 +24,7 @@ def _stored_upload(name: str, rows: list[dict], chunk_rows: int) -> str:
     repo.create_upload(
         upload_id, filename=name, key=key, size=len(data), sha256="-", chunk_rows=chunk_rows
     )
-    assert split.split_upload(upload_id).action == "chord"
+    assert split.split_upload(upload_id).action == "start"
     return upload_id
 
 

@@ -21,13 +21,15 @@ pytestmark = pytest.mark.integration
 
 
 class Flower:
-    """A real `celery flower` process on this session's app and events URL."""
+    """A real `celery flower` process on this session's app and events URL, behind a
+    login (as devstack and docker-compose start it)."""
 
     def __init__(self, settings) -> None:
         self.settings = settings
         self.events_url = settings.events_broker_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.login = ("oms", f"flower-test-{RUN_ID}")
         self.log = ROOT / ".stack" / "logs" / f"test-flower-{RUN_ID}.log"
         self.process: subprocess.Popen | None = None
 
@@ -48,7 +50,7 @@ class Flower:
                 "--enable_events=False",
             ],
             cwd=ROOT,
-            env={**child_env(self.settings), "FLOWER_UNAUTHENTICATED_API": "true"},
+            env={**child_env(self.settings), "FLOWER_BASIC_AUTH": ":".join(self.login)},
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -86,7 +88,7 @@ class Flower:
                 self.process.wait(timeout=10)
 
     def tasks(self) -> dict[str, dict]:
-        response = requests.get(f"{self.url}/api/tasks", timeout=5)
+        response = requests.get(f"{self.url}/api/tasks", auth=self.login, timeout=5)
         response.raise_for_status()
         return response.json()
 
@@ -179,3 +181,23 @@ def test_events_keep_reaching_flower_after_it_restarts(api, flower):
     tasks = flower.wait_for(every_task_succeeded(second_id, second_chunks))
     assert second_chunks == 3
     assert not upload_tasks(tasks, first_id)
+
+
+def test_flower_needs_its_login_and_allows_no_other_origin(flower):
+    """Flower shows every task's arguments and results and accepts control POSTs: without
+    the login nothing of it answers, and no response invites another origin to read it."""
+    evil = {"Origin": "http://evil.example"}
+    for path in ("/", "/tasks", "/api/tasks", "/api/workers"):
+        refused = requests.get(f"{flower.url}{path}", headers=evil, timeout=5)
+        assert refused.status_code == 401, path
+        assert "Access-Control-Allow-Origin" not in refused.headers, path
+    wrong = requests.get(f"{flower.url}/api/tasks", auth=("oms", "wrong"), timeout=5)
+    control = requests.post(f"{flower.url}/api/task/revoke/some-task-id", headers=evil, timeout=5)
+    preflight = requests.options(f"{flower.url}/api/tasks", headers=evil, timeout=5)
+    allowed = requests.get(f"{flower.url}/api/tasks", auth=flower.login, headers=evil, timeout=5)
+
+    assert wrong.status_code == 401
+    assert control.status_code in (401, 403)
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    assert allowed.status_code == 200
+    assert "Access-Control-Allow-Origin" not in allowed.headers
