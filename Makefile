@@ -60,6 +60,22 @@ bench-finalize: venv  ## finalization rate and lag for ROWS (default 100k), 1 an
 	$(STACK) up --all
 	$(PY) benchmarks/finalize_bench.py --rows $(or $(ROWS),100000) --json .stack/finalize-bench.json
 
+bench-http: venv  ## wrk on /stats and /orders/<id>, 8 connections, 30 s (with UPLOADS uploads)
+	$(STACK) up --all
+	$(PY) benchmarks/http_bench.py --uploads $(or $(UPLOADS),1000) --json .stack/http-bench.json
+
+bench-fairness: venv  ## a 5-row upload while a ROWS-row one runs (default 100k)
+	$(STACK) up --all
+	$(PY) benchmarks/fairness_bench.py --rows $(or $(ROWS),100000) --json .stack/fairness-bench.json
+
+chaos: venv  ## uploads of ROWS (default 100k) under faults: kills, outages (RELIABILITY.md)
+	$(STACK) up
+	$(PY) benchmarks/chaos.py --rows $(or $(ROWS),100000) --json .stack/chaos.json
+
+fuzz: venv  ## FILES (default 10,000) generated hostile files through the pipeline
+	$(STACK) up
+	$(PY) benchmarks/fuzz.py --files $(or $(FILES),10000) --json .stack/fuzz.json
+
 test: stack  ## bring the stack up if needed, then run every test
 	$(PY) -m devstack.browser >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)

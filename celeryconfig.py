@@ -37,8 +37,12 @@ def build(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A pool process that grew past this (a hostile file's rows, say) is replaced
+        # once its task ends, so memory stays bounded after it (kilobytes).
+        "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024,
         "task_time_limit": settings.task_time_limit_s,
-        "task_soft_time_limit": max(settings.task_time_limit_s - 30, 5),
+        # The soft limit raises inside a slow task, which then retries (workers/retry.py)
+        "task_soft_time_limit": max(int(settings.task_time_limit_s * 0.8), 4),
         "task_track_started": True,
         # Monitoring: the workers send every task event (sent, received, started,
         # succeeded, failed, retried) and their heartbeats to Flower through Redis, since
@@ -55,8 +59,6 @@ def build(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "beat_schedule": {
-            # Republish order events Kafka never confirmed.
-            "republish-outbox": {"task": "oms.republish_outbox", "schedule": 60.0},
             # Offer stock that arrived at IMS to the backorders waiting for it.
             "offer-new-stock": {"task": "oms.offer_new_stock", "schedule": 5.0},
             # Finish what an outage left of order moves (releases, events).

@@ -39,16 +39,36 @@ def _top_up_stock() -> None:
     key = {"X-Service-Key": ims_service_key()}
     for line in requests.get(f"{IMS}/v1/inventory", timeout=30).json()["items"]:
         if line["available"] < 1_000_000:
-            requests.post(f"{IMS}/v1/inventory/adjust", headers=key, timeout=30,
-                          json={"sku": line["sku"], "hub_id": line["hub_id"],
-                                "delta": 1_000_000, "reason": "benchmark"}).raise_for_status()
+            requests.post(
+                f"{IMS}/v1/inventory/adjust",
+                headers=key,
+                timeout=30,
+                json={
+                    "sku": line["sku"],
+                    "hub_id": line["hub_id"],
+                    "delta": 1_000_000,
+                    "reason": "benchmark",
+                },
+            ).raise_for_status()
 
 
 def _generate(rows: int, tmp: Path) -> Path:
     path = tmp / f"finalize-{rows}.csv"
-    subprocess.run([sys.executable, str(HERE / "generate_orders.py"), str(path), "--rows",
-                    str(rows), "--invalid-ratio", "0.02", "--prefix",
-                    f"FINB{uuid.uuid4().hex[:6]}"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "generate_orders.py"),
+            str(path),
+            "--rows",
+            str(rows),
+            "--invalid-ratio",
+            "0.02",
+            "--prefix",
+            f"FINB{uuid.uuid4().hex[:6]}",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return path
 
 
@@ -68,16 +88,23 @@ def run_once(rows: int, finalizers: int, session: requests.Session) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = _generate(rows, Path(tmp))
         env = {**os.environ, "OMS_IMS_SERVICE_KEY": ims_service_key()}
-        started = [subprocess.Popen([str(ROOT / ".venv" / "bin" / "oms-finalizer")],
-                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
-                   for _ in range(finalizers)]
+        started = [
+            subprocess.Popen(
+                [str(ROOT / ".venv" / "bin" / "oms-finalizer")],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(finalizers)
+        ]
         try:
             time.sleep(3)  # joined the group
             began = time.monotonic()
             with path.open("rb") as handle:
-                accepted = session.post(f"{API}/upload", timeout=600,
-                                        files={"file": (path.name, handle, "text/csv")})
+                accepted = session.post(
+                    f"{API}/upload", timeout=600, files={"file": (path.name, handle, "text/csv")}
+                )
             accepted.raise_for_status()
             url = API + accepted.json()["status_url"]
             ingested = finalized = None
@@ -95,13 +122,18 @@ def run_once(rows: int, finalizers: int, session: requests.Session) -> dict:
                 process.wait(timeout=30)
     lags = sorted(_lags(upload["upload_id"]))
     valid = upload["counts"]["valid"]
-    return {"finalizers": finalizers, "rows": rows, "valid_orders": valid,
-            "ingestion_s": round(ingested, 1), "all_final_s": round(finalized, 1),
-            "ratio_to_ingestion": round(finalized / ingested, 2),
-            "finalized_per_s": round(valid / finalized),
-            "lag_p50_s": round(statistics.median(lags), 1),
-            "lag_p99_s": round(lags[int(len(lags) * 0.99) - 1], 1),
-            "order_status": upload["order_status"]}
+    return {
+        "finalizers": finalizers,
+        "rows": rows,
+        "valid_orders": valid,
+        "ingestion_s": round(ingested, 1),
+        "all_final_s": round(finalized, 1),
+        "ratio_to_ingestion": round(finalized / ingested, 2),
+        "finalized_per_s": round(valid / finalized),
+        "lag_p50_s": round(statistics.median(lags), 1),
+        "lag_p99_s": round(lags[int(len(lags) * 0.99) - 1], 1),
+        "order_status": upload["order_status"],
+    }
 
 
 def main() -> int:

@@ -56,6 +56,8 @@ class Settings:
     chunks_in_flight: int  # chunks of one upload in the queue at once (fairness)
     stall_after_s: int  # an upload with no progress this long is re-driven by the reaper
     max_redrives: int  # re-drives before the reaper marks it failed
+    max_receives: int  # receives of one SQS message before it goes to the dead-letter queue
+    worker_max_memory_mb: int  # a pool process that grew past this is replaced after its task
     max_upload_bytes: int
     task_max_retries: int
     finalizer_batch: int  # order.created events the finalizer takes at once
@@ -220,6 +222,8 @@ VARIABLES: dict[str, tuple[str, str, Callable[[str, str], Any]]] = {
     "chunks_in_flight": ("OMS_CHUNKS_IN_FLIGHT", "4", _int(1)),
     "stall_after_s": ("OMS_STALL_AFTER", "300", _int(10)),
     "max_redrives": ("OMS_MAX_REDRIVES", "3", _int(0)),
+    "max_receives": ("OMS_MAX_RECEIVES", "5", _int(2)),
+    "worker_max_memory_mb": ("OMS_WORKER_MAX_MEMORY_MB", "250", _int(64)),
     "max_upload_bytes": ("OMS_MAX_UPLOAD_BYTES", str(2 * 1024**3), _int(1)),
     "task_max_retries": ("OMS_TASK_MAX_RETRIES", "5", _int(0)),
     "finalizer_batch": ("OMS_FINALIZER_BATCH", "500", _int(1)),

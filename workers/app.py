@@ -56,10 +56,11 @@ _log_tokens: dict[str, Token[Any]] = {}
 def _prepare_stores(**_: Any) -> None:
     """The unique order_id index is what makes a re-run chunk harmless: make sure it
     exists before the first task runs, whichever process started first."""
-    from oms.stores import mongo, s3
+    from oms.stores import mongo, s3, sqs
 
     mongo.ensure_indexes()
     s3.ensure_bucket()
+    sqs.ensure_dead_letters()
 
 
 @setup_logging.connect

@@ -2,7 +2,8 @@
 
 Transient means an external system did not answer properly: the stores translate that
 into ``Unavailable`` at their border (``oms.stores``); ``ConnectionError`` and
-``TimeoutError`` cover what a library raises directly. Anything else is a bug or bad
+``TimeoutError`` cover what a library raises directly; a task over its soft time limit
+is retried too. Anything else is a bug or bad
 data and is never retried. Waits grow exponentially with full jitter and stay well below
 the SQS visibility timeout (a retry is a new message with a delay, but the cap keeps a
 message from ever outliving its visibility). After ``OMS_TASK_MAX_RETRIES`` retries the
@@ -14,11 +15,14 @@ from __future__ import annotations
 import random
 
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from oms.config import get_settings
 from oms.errors import Unavailable
 
-TRANSIENT = (Unavailable, ConnectionError, TimeoutError)
+# SoftTimeLimitExceeded: the task ran too long, most likely waiting on a dependency; its
+# retry starts afresh (the hard limit, later, would kill the process instead).
+TRANSIENT = (Unavailable, ConnectionError, TimeoutError, SoftTimeLimitExceeded)
 BASE_S = 2.0
 
 

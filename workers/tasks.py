@@ -16,7 +16,6 @@ from celery import Task, shared_task
 
 from oms import stats
 from oms.orders import backorders, commands
-from oms.orders.outbox import republish_pending
 from oms.pipeline import chunk, finalize, reaper, schedule, split
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
@@ -110,11 +109,6 @@ def reap_stalled_uploads() -> dict[str, Any]:
     except TRANSIENT as exc:
         log.warning("reaper: %s", exc)
         return {"error": str(exc)[:300]}
-
-
-@shared_task(name="oms.republish_outbox")
-def republish_outbox() -> dict:
-    return republish_pending()
 
 
 @shared_task(name="oms.offer_new_stock")

@@ -48,7 +48,7 @@ _DEFINITIONS: dict[str, Callable[[], object]] = {
     ),
     "KAFKA_DELIVERY_FAILURES": lambda: Counter(
         "oms_kafka_delivery_failures",
-        "Order events Kafka reported as not delivered (kept in the outbox for republishing)",
+        "Order events Kafka reported as not delivered (their work is retried and republishes them)",
         registry=None,
     ),
 }

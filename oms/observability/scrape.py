@@ -4,6 +4,7 @@
   (one small document per upload, the same counters as ``GET /stats``);
 - ``oms_orders{status}``: orders by status (the same counts as ``GET /stats``);
 - ``oms_finalizer_lag{partition}``: order.created events the finalizer has not done yet;
+- ``oms_dead_letters``: task messages parked in the dead-letter queue;
 - ``oms_chunk_seconds``, ``oms_ims_request_seconds``, ``oms_kafka_delivery_failures_total``:
   measured in the worker processes, read from their files (oms/observability/metrics.py).
 """
@@ -87,9 +88,25 @@ class FinalizerLagCollector:
         yield gauge
 
 
+class DeadLettersCollector:
+    """Task messages parked in the dead-letter queue (received too often, never done)."""
+
+    def collect(self) -> Iterator[Metric]:  # prometheus_client's collector protocol
+        from oms.stores import sqs
+
+        gauge = GaugeMetricFamily("oms_dead_letters", "Task messages in the dead-letter queue")
+        try:
+            gauge.add_metric([], sqs.dead_letters())
+        except Unavailable as exc:
+            log.warning("metrics: SQS did not answer: %s", exc)
+            return
+        yield gauge
+
+
 def render(settings: Settings) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(UploadCountsCollector())
+    registry.register(DeadLettersCollector())
     registry.register(FinalizerLagCollector())
     registry.register(WorkerFilesCollector(deployment_dir(settings)))
     return generate_latest(registry)

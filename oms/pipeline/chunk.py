@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from oms.config import get_settings
-from oms.errors import OMSError
+from oms.errors import OMSError, Unavailable
 from oms.ingest import reasons
 from oms.ingest.header import REQUIRED_COLUMNS, Header
 from oms.ingest.invalid_file import invalid_rows_csv
@@ -33,6 +33,13 @@ MAX_CHUNK_BYTES = 64 * 1024 * 1024
 
 class ChunkTooLarge(OMSError):
     """The chunk cannot be read without holding too much: its rows are not processed."""
+
+
+class PoisonChunk(OMSError):
+    """The chunk stopped every worker that ran it: it is not run again."""
+
+
+MORE_STARTS = 3  # starts beyond the retries (redeliveries of a lost worker's messages)
 
 
 # The in-file case within one chunk is caught by the schema with the first line; across
@@ -59,6 +66,14 @@ def process_chunk(upload_id: str, index: int) -> dict:
         return chunk["counts"]
     began = time.monotonic()
     attempt = repo.start_chunk_attempt(upload_id, index)
+    if attempt > get_settings().task_max_retries + MORE_STARTS:
+        # Started this often without ending: it kills whatever runs it (a worker lost,
+        # a hard time limit). Celery sends such a message again as a new one, so SQS's
+        # receive count never reaches its dead-letter limit: stop it here.
+        raise PoisonChunk(
+            f"chunk {index} was started {attempt - 1} times and never ended "
+            "(it stopped its worker each time); not started again"
+        )
     upload = repo.get_upload(upload_id)
     header = read_upload_header(upload["s3_key"])
     size = chunk["end"] - chunk["start"]
@@ -96,7 +111,14 @@ def process_chunk(upload_id: str, index: int) -> dict:
         reject(by_line[doc["row_number"]], DUPLICATE_IN_STORE) for doc in outcome.duplicates
     )
 
+    # Only a chunk whose events Kafka confirmed is done: else it is run again (the stored
+    # orders are recognised, their events sent again with the same ids).
     unconfirmed = outbox.publish([events.order_created(doc) for doc in outcome.stored])
+    if unconfirmed:
+        raise Unavailable(
+            f"Kafka did not confirm {len(unconfirmed)} of "
+            f"{len(outcome.stored)} order.created events"
+        )
 
     invalid.sort(key=lambda row: row.line)
     part = write_part(upload_id, index, header, invalid)
@@ -107,7 +129,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
         "duplicate": sum(1 for row in invalid if _is_duplicate(row)),
     }
     by_hub = dict(Counter(doc["hub_id"] for doc in outcome.stored))
-    repo.finish_chunk(upload_id, index, counts, by_hub, part, unconfirmed, time.monotonic() - began)
+    repo.finish_chunk(upload_id, index, counts, by_hub, part, time.monotonic() - began)
     repo.add_chunk_counts(upload_id, index, counts, by_hub)
     metrics.CHUNK_SECONDS.observe(time.monotonic() - began)
     log.info("chunk done", extra={"upload_id": upload_id, "chunk": index, **counts})

@@ -36,7 +36,7 @@ def producer() -> Producer:
             "acks": "all",
             "linger.ms": 20,
             "compression.type": "lz4",
-            "message.timeout.ms": 30000,
+            "message.timeout.ms": int(delivery_timeout_s() * 1000),
             "log_level": 3,
         }
     )
@@ -82,11 +82,17 @@ def ping() -> None:
         raise Unavailable("Kafka answered with no broker in its metadata")
 
 
-def publish(messages: Iterable[Message], timeout: float = 30.0) -> set[str]:
+def delivery_timeout_s() -> float:
+    """How long to wait for Kafka's confirmations: 30 s, or less so a chunk's wait ends
+    well within its task's soft time limit (then it is retried, not killed)."""
+    return min(30.0, get_settings().task_time_limit_s * 0.4)
+
+
+def publish(messages: Iterable[Message], timeout: float | None = None) -> set[str]:
     """Send ``messages`` and wait; returns the keys whose delivery Kafka confirmed.
 
     A key missing from the result was not confirmed (error or timeout): the caller keeps it
-    for republishing (outbox). Raises Unavailable only if nothing could be queued at all.
+    for republishing. Raises Unavailable only if nothing could be queued at all.
     """
     delivered: set[str] = set()
     failed: list[str] = []
@@ -123,6 +129,7 @@ def publish(messages: Iterable[Message], timeout: float = 30.0) -> set[str]:
     except KafkaException as exc:
         if not queued:
             raise Unavailable(f"Kafka refused messages: {exc}") from exc
+    timeout = delivery_timeout_s() if timeout is None else timeout
     remaining = _flush(kafka, timeout)
     if remaining:
         log.warning("kafka: %d messages still unconfirmed after %.0fs", remaining, timeout)

@@ -73,7 +73,7 @@ MAX_BULK_OPERATIONS = 10
 LOOKUPS: dict[str, tuple[str, ...]] = {
     "orders": ("order_id", "block", "backorder_key", "outbox", "release_pending"),
     "uploads": ("_id", "seq", "block", "status"),
-    "chunks": ("_id", "upload_id", "events_pending"),
+    "chunks": ("_id", "upload_id"),
     "counters": ("_id",),
     "finalizer_checkpoints": ("_id",),
 }
@@ -91,11 +91,29 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel("block", name="block"),
         IndexModel("status", name="status"),
     ],
-    "chunks": [
-        IndexModel([("upload_id", 1), ("index", 1)], name="upload_chunk"),
-        IndexModel("events_pending", name="events_pending"),
-    ],
+    "chunks": [IndexModel([("upload_id", 1), ("index", 1)], name="upload_chunk")],
 }
+
+
+# FerretDB answers InternalError (code 1) when its PostgreSQL is away; these are the
+# words of pgx and PostgreSQL for it (refused, shut down, restarting, connection lost).
+_BACKEND_AWAY = (
+    "failed to connect to",
+    "connection refused",
+    "SQLSTATE 57P01",
+    "SQLSTATE 57P02",
+    "SQLSTATE 57P03",
+    "SQLSTATE 08",
+    "conn closed",
+    "unexpected EOF",
+    "connection reset by peer",
+    "broken pipe",
+)
+
+
+def backend_unavailable(exc: OperationFailure) -> bool:
+    """The local store's PostgreSQL did not answer (FerretDB relays it as code 1)."""
+    return exc.code == 1 and any(words in str(exc) for words in _BACKEND_AWAY)
 
 
 @contextmanager
@@ -105,6 +123,10 @@ def translated() -> Iterator[None]:
         yield
     except TRANSIENT_ERRORS as exc:
         raise Unavailable(f"MongoDB unavailable: {exc}") from exc
+    except OperationFailure as exc:
+        if backend_unavailable(exc):
+            raise Unavailable(f"MongoDB's store unavailable: {str(exc)[-300:]}") from exc
+        raise
 
 
 def translating(function: F) -> F:

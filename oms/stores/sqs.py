@@ -1,10 +1,12 @@
-"""SQS, the Celery broker (moto locally, LocalStack in docker-compose): reachability only.
+"""SQS, the Celery broker (moto locally, LocalStack in docker-compose).
 
-Celery (kombu) talks to SQS itself; OMS only asks whether it answers, for /readyz.
+Celery (kombu) talks to SQS itself; OMS asks whether it answers (/readyz), and gives the
+work queues a dead-letter queue.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import boto3
@@ -30,6 +32,52 @@ def client() -> SQSClient:
         aws_secret_access_key=settings.aws_secret_access_key,
         config=Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 1}),
     )
+
+
+DEAD_LETTERS = "dead-letter"
+WORK_QUEUES = ("default",)  # celeryconfig's task_default_queue
+
+
+def _url(name: str, visibility_s: int | None = None) -> str:
+    queue = get_settings().sqs_queue_prefix + name
+    if visibility_s:
+        created = client().create_queue(
+            QueueName=queue, Attributes={"VisibilityTimeout": str(visibility_s)}
+        )
+    else:
+        created = client().create_queue(QueueName=queue)
+    return created["QueueUrl"]
+
+
+def ensure_dead_letters() -> None:
+    """A dead-letter queue for the work queues: a message received OMS_MAX_RECEIVES times
+    without being deleted (its workers died holding it) moves there instead of coming
+    back forever. The work queue is made with the attributes kombu gives it."""
+    settings = get_settings()
+    try:
+        dead = _url(DEAD_LETTERS)
+        arn = client().get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        policy = json.dumps(
+            {"deadLetterTargetArn": arn, "maxReceiveCount": str(settings.max_receives)}
+        )
+        for name in WORK_QUEUES:
+            url = _url(name, settings.sqs_visibility_timeout_s)
+            client().set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": policy})
+    except (ClientError, BotoCoreError) as exc:
+        raise Unavailable(f"SQS did not answer: {exc}") from exc
+
+
+def dead_letters() -> int:
+    """Messages waiting in the dead-letter queue."""
+    try:
+        attributes = client().get_queue_attributes(
+            QueueUrl=_url(DEAD_LETTERS), AttributeNames=["ApproximateNumberOfMessages"]
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise Unavailable(f"SQS did not answer: {exc}") from exc
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def ping() -> None:

@@ -199,11 +199,9 @@ def finish_chunk(
     counts: dict,
     by_hub: dict[str, int],
     part_key: str | None,
-    unconfirmed_events: list[dict],
     seconds: float,
 ) -> bool:
-    """Mark the chunk done with its counts and the events Kafka did not confirm;
-    False if it was already done (a re-run)."""
+    """Mark the chunk done with its counts; False if it was already done (a re-run)."""
     result = mongo.update_one(
         chunks(),
         {"_id": chunk_key(upload_id, index), "status": {"$in": chunk_sources_of(ChunkStatus.DONE)}},
@@ -215,8 +213,6 @@ def finish_chunk(
                 "part_key": part_key,
                 "error": None,
                 "seconds": round(seconds, 3),
-                "unconfirmed_events": unconfirmed_events,
-                "events_pending": bool(unconfirmed_events),
                 "finished_at": now(),
             }
         },

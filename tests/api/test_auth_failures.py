@@ -82,8 +82,10 @@ def test_another_deployment_does_not_share_the_counts(settings, fresh_settings, 
     assert answers[-1] == 429  # this address is limited in this namespace
 
     with changed(fresh_settings, api_keys=(KEY,), auth_failures_per_minute=LIMIT):
-        other = create_app(prepare_stores=False).test_client().get(
-            "/uploads", headers={"X-API-Key": "wrong"}
+        other = (
+            create_app(prepare_stores=False)
+            .test_client()
+            .get("/uploads", headers={"X-API-Key": "wrong"})
         )
 
     assert other.status_code == 403

@@ -157,6 +157,6 @@ def test_no_other_page_may_frame_the_upload_page(server, page):
     with page.expect_console_message(lambda m: "frame-ancestors" in m.text) as refused:
         page.set_content(f'<iframe id="frame" src="{server}/"></iframe>')
 
-    assert "Refused to frame" in refused.value.text
+    assert "has been blocked" in refused.value.text
     framed = page.frame_locator("#frame")
     assert framed.get_by_role("heading", name="Upload orders").count() == 0

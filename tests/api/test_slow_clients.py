@@ -61,7 +61,11 @@ def test_a_connection_that_sends_nothing_is_closed_too(server):
     ("request_bytes", "status", "code"),
     [
         (get("/uploads?q=" + "a" * 5000), 414, "request_line_too_long"),
-        (get("/uploads", *(f"X-Filler-{n}: 1".encode() for n in range(60))), 431, "headers_too_large"),
+        (
+            get("/uploads", *(f"X-Filler-{n}: 1".encode() for n in range(60))),
+            431,
+            "headers_too_large",
+        ),
         (get("/uploads", b"X-Big: " + b"b" * 9000), 431, "headers_too_large"),
         (b"NOT AN HTTP REQUEST\r\n\r\n", 400, "bad_request"),
         (get("/uploads", b"X-API-Key " + KEY.encode()), 400, "bad_request"),  # no colon

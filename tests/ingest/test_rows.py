@@ -233,8 +233,14 @@ def test_tabs_and_quoted_line_breaks_are_text() -> None:
 
 def test_a_cell_over_the_field_limit_is_one_reason_and_is_cut() -> None:
     address = "x" * 130_000
-    (record,) = list(read_records((_row(shipping_address=address) + "\n").encode(), header(),
-                                  2, Limits(max_field_chars=1000, max_record_chars=10**6)))
+    (record,) = list(
+        read_records(
+            (_row(shipping_address=address) + "\n").encode(),
+            header(),
+            2,
+            Limits(max_field_chars=1000, max_record_chars=10**6),
+        )
+    )
 
     assert _reasons(record) == [("shipping_address", "too_long")]
     assert "130000 characters; at most 1000" in record.problems[0]
@@ -243,7 +249,8 @@ def test_a_cell_over_the_field_limit_is_one_reason_and_is_cut() -> None:
 
 def test_a_record_over_the_row_limit_is_invalid() -> None:
     limits = Limits(max_field_chars=1000, max_record_chars=500)
-    (record,) = list(read_records((_row(product_name="y" * 600) + "\n").encode(), header(), 2,
-                                  limits))
+    (record,) = list(
+        read_records((_row(product_name="y" * 600) + "\n").encode(), header(), 2, limits)
+    )
 
     assert ("row", "too_long") in _reasons(record)

@@ -51,8 +51,10 @@ def test_a_very_long_address_is_not_stored(api, pipeline):
 
     assert upload["counts"] == {"rows": 2, "valid": 1, "invalid": 1, "duplicate": 0}
     [bad] = invalid_rows(api, upload)
-    assert bad["errors"] == ("row: has 135092 characters; at most 65536 are allowed; "
-                             "shipping_address: has 135008 characters; at most 1000 are allowed")
+    assert bad["errors"] == (
+        "row: has 135092 characters; at most 65536 are allowed; "
+        "shipping_address: has 135008 characters; at most 1000 are allowed"
+    )
     assert len(bad["shipping_address"]) == 1003  # cut in the invalid file too
 
 
@@ -60,8 +62,11 @@ def test_a_header_of_too_many_columns_is_refused(api, settings):
     columns = COLUMNS + [f"x{n}" for n in range(300)]
     before = Written.now(settings)
 
-    response = api.post("/upload", data={"file": (_io(to_csv([], columns)), "wide.csv")},
-                        content_type="multipart/form-data")
+    response = api.post(
+        "/upload",
+        data={"file": (_io(to_csv([], columns)), "wide.csv")},
+        content_type="multipart/form-data",
+    )
 
     assert response.status_code == 422
     assert response.get_json()["code"] == "too_many_columns"

@@ -63,7 +63,7 @@ def test_a_chunk_rerun_after_a_crash_has_the_effect_of_one_run(
     assert upload["order_counts"]["total"] == 5
     stored = list(mongo.db()["orders"].find({"upload_id": upload_id}))
     assert len(stored) == 5
-    assert repo.get_chunk(upload_id, 0)["events_pending"] is False
+    assert repo.get_chunk(upload_id, 0)["status"] == "done"
     events = [
         m
         for m in read_topic(settings.kafka_bootstrap, settings.topic("order.created"), expect=5)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from oms.orders import events, outbox
+from oms.errors import Unavailable
+from oms.orders import events
 from oms.pipeline import chunk, finalize, split
 from oms.stores import kafka, mongo, s3
 from oms.uploads import keys
@@ -73,27 +74,24 @@ def test_a_chunk_already_done_returns_its_counts_without_work(ims_service, setti
     assert repo.get_upload(upload_id)["counts"]["valid"] == 3
 
 
-def test_unconfirmed_events_stay_pending_and_the_sweeper_publishes_them(
+def test_a_chunk_whose_events_kafka_did_not_confirm_is_not_done_and_runs_again(
     ims_service, fresh_settings, monkeypatch
 ):
     settings = fresh_settings
     upload_id = _stored_upload(
-        "outbox.csv", [valid_row(n, prefix="OUTBOX") for n in range(4)], chunk_rows=10
+        "unconfirmed.csv", [valid_row(n, prefix="UNCONF") for n in range(4)], chunk_rows=10
     )
     # Kafka confirms nothing during the chunk (a broker outage as the producer sees it).
     monkeypatch.setattr(kafka, "publish", lambda messages: set())
-    chunk.process_chunk(upload_id, 0)
+    with pytest.raises(Unavailable, match="did not confirm 4 of 4"):
+        chunk.process_chunk(upload_id, 0)
     monkeypatch.undo()
-    pending = repo.get_chunk(upload_id, 0)
-    assert pending["status"] == "done"
-    assert pending["events_pending"] is True
-    assert len(pending["unconfirmed_events"]) == 4
+    assert repo.get_chunk(upload_id, 0)["status"] == "pending"  # so the task retries
 
-    swept = outbox.republish_pending()
+    counts = chunk.process_chunk(upload_id, 0)  # the retry, Kafka back
 
-    assert swept == {"pending": 4, "published": 4}
-    after = repo.get_chunk(upload_id, 0)
-    assert after["events_pending"] is False and after["unconfirmed_events"] == []
+    assert counts["valid"] == 4 and repo.get_chunk(upload_id, 0)["status"] == "done"
+    assert mongo.db()["orders"].count_documents({"upload_id": upload_id}) == 4
     published = [
         m
         for m in read_topic(settings.kafka_bootstrap, settings.topic("order.created"), expect=4)

@@ -217,8 +217,9 @@ def test_group_with_two_accumulators_is_the_defect_oms_avoids(settings):
     collection = _collection("group_defect")
     collection.insert_many([{"_id": n, "v": 2, "_v": 0} for n in range(3)])
 
-    [result] = collection.aggregate([{"$group": {"_id": None, "s": {"$sum": "$v"},
-                                                 "n": {"$sum": 1}}}])
+    [result] = collection.aggregate(
+        [{"$group": {"_id": None, "s": {"$sum": "$v"}, "n": {"$sum": 1}}}]
+    )
 
     assert result["s"] == 6
     assert result["n"] == 0  # MongoDB says 3
@@ -233,3 +234,24 @@ def test_decimal128_is_the_defect_integer_cents_avoid(settings):
     with pytest.raises(pymongo.errors.PyMongoError):
         collection.insert_one({"_id": "d", "price": Decimal128("19.99")})
     assert mongo.client().admin.command("ping")["ok"] == 1.0  # the client reconnects
+
+
+def test_a_stopped_postgresql_is_unavailable_not_a_bug(settings):
+    """FerretDB relays its PostgreSQL being away as InternalError: it must read as
+    transient, so tasks retry instead of marking chunks failed."""
+    import signal
+
+    from devstack import processes
+    from oms.errors import NotFound, Unavailable
+    from oms.uploads import repository as repo
+
+    processes.stop("postgres", stop_signal=signal.SIGINT)
+    try:
+        with pytest.raises(Unavailable, match="store unavailable"):
+            repo.get_upload("0" * 32)
+    finally:
+        from devstack.cli import BY_NAME
+
+        processes.start(BY_NAME["postgres"])
+    with pytest.raises(NotFound):  # back: an answer again
+        repo.get_upload("0" * 32)

@@ -36,6 +36,10 @@ def test_late_acks_and_single_prefetch():
     assert conf["worker_prefetch_multiplier"] == 1
 
 
+def test_pool_processes_that_grew_are_replaced():
+    assert _conf(worker_max_memory_mb=300)["worker_max_memory_per_child"] == 300 * 1024
+
+
 def test_tasks_end_before_their_message_becomes_visible_again():
     conf = _conf()
     assert conf["task_time_limit"] < conf["broker_transport_options"]["visibility_timeout"]

@@ -1,0 +1,349 @@
+"""`make chaos`: uploads under faults, each checked for the end state of a clean run.
+
+    python benchmarks/chaos.py [--rows 100000] [--only NAME ...] [--json OUT]
+
+Each scenario runs in a namespace of its own (bucket, queues, database, topics) on the
+running local stack (`make stack`), with its own worker, IMS (fault injection on) and
+in-process API: it uploads a generated file (seeded, ~2 % invalid rows), injects its
+fault while the upload runs, waits for the upload to end, then checks: orders stored =
+valid rows exactly, each once; every stored order has its order.created delivered, one
+distinct event_id per order; the invalid file has every invalid row; status completed.
+It reports the time from the fault to completion. `tests/pipeline/test_chaos.py` runs
+small versions of the same scenarios in the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devstack import postgres, processes  # noqa: E402
+from oms.config import Settings, environ, load_settings  # noqa: E402
+from tests import namespaces  # noqa: E402
+from tests.pipeline.helpers import read_topic  # noqa: E402
+from tests.servers import free_port, gunicorn, stop  # noqa: E402
+
+TERMINAL = {"completed", "failed", "rejected"}
+
+
+@dataclass
+class Stage:
+    """The running pieces of one scenario."""
+
+    settings: Settings
+    ims_url: str
+    ims_env: dict[str, str]
+    worker: subprocess.Popen | None = None
+    logs: Path = ROOT / ".stack" / "logs"
+    notes: list[str] = field(default_factory=list)
+
+    def start_worker(self) -> None:
+        log = self.logs / f"chaos-worker-{self.settings.sqs_queue_prefix}.log"
+        self.worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.app",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"chaos-{uuid.uuid4().hex[:6]}@%h",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **environ(self.settings)},
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill_worker(self) -> None:
+        """kill -9 of the whole worker: main process and pool children."""
+        assert self.worker is not None
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait(timeout=10)
+
+
+@contextmanager
+def stage(base: Settings, rows: int, **changes: Any) -> Iterator[Stage]:
+    """A namespace with its own IMS (faults on) and worker, for one scenario."""
+    ims_port = free_port()
+    database = f"ims_chaos_{uuid.uuid4().hex[:8]}"
+    key = f"chaos-{uuid.uuid4().hex[:8]}"
+    ims_env = {
+        "IMS_POSTGRES_URL": postgres.url(database),
+        "PGPASSWORD": postgres.password(),
+        "IMS_SERVICE_KEYS": key,
+        "IMS_FAULTS": "on",
+    }
+    postgres.ensure_database(database)
+    chaos_base = dataclasses.replace(
+        base,
+        **changes,
+        ims_url=f"http://127.0.0.1:{ims_port}",
+        ims_service_key=key,
+        ims_cache_ttl_s=0.0,
+    )
+    logs = ROOT / ".stack" / "logs"
+    try:
+        with (
+            namespaces.namespace(chaos_base) as settings,
+            gunicorn(
+                "ims.wsgi:app", logs / f"chaos-ims-{database}.log", port=ims_port, env=ims_env
+            ),
+        ):
+            here = Stage(settings, f"http://127.0.0.1:{ims_port}", ims_env)
+            here.start_worker()
+            try:
+                yield here
+            finally:
+                if here.worker and here.worker.poll() is None:
+                    stop(here.worker)
+    finally:
+        from tests.ims.support import drop_database
+
+        drop_database(database)
+
+
+def generate(rows: int, directory: Path) -> tuple[Path, dict[str, Any]]:
+    path = directory / f"chaos-{rows}.csv"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "generate_orders.py"),
+            str(path),
+            "--rows",
+            str(rows),
+            "--invalid-ratio",
+            "0.02",
+            "--crlf",
+            "--prefix",
+            f"CH{uuid.uuid4().hex[:6]}",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return path, json.loads(path.with_name(path.name + ".expected.json").read_text())
+
+
+def upload(client: Any, path: Path, chunk_rows: int) -> str:
+    with path.open("rb") as handle:
+        response = client.post(
+            "/upload",
+            query_string={"chunk_rows": chunk_rows},
+            data={"file": (handle, path.name, "text/csv")},
+            content_type="multipart/form-data",
+        )
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()["upload_id"]
+
+
+def status(client: Any, upload_id: str) -> dict[str, Any]:
+    return client.get(f"/uploads/{upload_id}").get_json()
+
+
+def wait(client: Any, upload_id: str, until: Callable[[dict], bool], timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        now = status(client, upload_id)
+        if until(now):
+            return now
+        if time.monotonic() > deadline:
+            raise AssertionError(f"upload {upload_id} is {now['status']} after {timeout}s")
+        time.sleep(0.2)
+
+
+def check(client: Any, settings: Settings, upload_id: str, expected: dict) -> dict[str, Any]:
+    """The end state a clean run gives, or what differs."""
+    from oms.orders.store import orders
+
+    final = status(client, upload_id)
+    stored = {
+        o["order_id"]: o["_id"] for o in orders().find({"upload_id": upload_id}, {"order_id": 1})
+    }
+    events = read_topic(
+        settings.kafka_bootstrap,
+        settings.topic("order.created"),
+        expect=len(stored),
+        idle_s=5,
+        limit_s=300,
+    )
+    mine = [e for e in events if e["value"]["upload_id"] == upload_id]
+    ids = {e["value"]["event_id"] for e in mine}
+    invalid = 0
+    if final.get("invalid_file_url"):
+        text = client.get(final["invalid_file_url"]).get_data(as_text=True)
+        invalid = len(list(csv.DictReader(io.StringIO(text, newline=""))))
+    return {
+        "status": final["status"],
+        "orders_expected": expected["valid"],
+        "orders_stored": len(stored),
+        "orders_duplicated": len(stored) - len(set(stored.values())),
+        "events_total": len(mine),
+        "events_distinct": len(ids),
+        "orders_without_event": len(set(stored) - {e["key"] for e in mine}),
+        "invalid_rows": invalid,
+        "invalid_expected": expected["invalid"],
+        "ok": (
+            final["status"] == "completed"
+            and len(stored) == expected["valid"]
+            and set(stored) <= {e["key"] for e in mine}
+            and len(ids) == len(stored)
+            and invalid == expected["invalid"]
+        ),
+    }
+
+
+# --- the scenarios -------------------------------------------------------------------------
+
+
+def kill_worker_at(moment: Callable[[dict], bool], name: str) -> Callable[..., dict]:
+    def scenario(here: Stage, client: Any, upload_id: str) -> float:
+        wait(client, upload_id, moment, timeout=600)
+        here.kill_worker()
+        killed = time.monotonic()
+        here.notes.append(f"killed the whole worker when {name}")
+        here.start_worker()
+        return killed
+
+    return scenario
+
+
+def stop_server(name: str, seconds: float, when: Callable[[dict], bool]) -> Callable[..., float]:
+    def scenario(here: Stage, client: Any, upload_id: str) -> float:
+        from devstack.cli import BY_NAME
+
+        wait(client, upload_id, when, timeout=600)
+        service = BY_NAME[name]
+        processes.stop(name, stop_signal=service.stop_signal)
+        stopped = time.monotonic()
+        time.sleep(seconds)
+        processes.start(service)
+        return stopped
+
+    return scenario
+
+
+def ims_fault(status_code: int, seconds: float, delay_s: float = 0) -> Callable[..., float]:
+    def scenario(here: Stage, client: Any, upload_id: str) -> float:
+        key = {"X-Service-Key": here.settings.ims_service_key}
+        wait(client, upload_id, chunks_done(1), timeout=600)
+        fault = {
+            "status": status_code,
+            "count": 10_000,
+            **({"delay_s": delay_s} if delay_s else {}),
+        }
+        requests.put(
+            f"{here.ims_url}/v1/faults/validate", json=fault, headers=key, timeout=10
+        ).raise_for_status()
+        began = time.monotonic()
+        time.sleep(seconds)
+        requests.delete(
+            f"{here.ims_url}/v1/faults/validate", headers=key, timeout=10
+        ).raise_for_status()
+        return began
+
+    return scenario
+
+
+def chunks_done(n: int) -> Callable[[dict], bool]:
+    return lambda u: u["chunks"]["done"] >= n
+
+
+def status_is(*wanted: str) -> Callable[[dict], bool]:
+    return lambda u: u["status"] in wanted
+
+
+def scenarios() -> dict[str, Callable[..., float]]:
+    found: dict[str, Callable[..., float]] = {
+        "worker killed while splitting": kill_worker_at(
+            status_is("splitting", "processing"), "splitting"
+        ),
+        "worker killed while finalizing": kill_worker_at(
+            status_is("finalizing", "completed"), "finalizing"
+        ),
+    }
+    for n in (1, 3, 6, 9, 12, 14, 16, 18):
+        found[f"worker killed after {n} chunks"] = kill_worker_at(chunks_done(n), f"{n} chunks")
+    found["PostgreSQL (the store) stopped 30 s"] = stop_server("postgres", 30, chunks_done(2))
+    found["Kafka stopped 30 s"] = stop_server("kafka", 30, chunks_done(2))
+    found["IMS answering 500 for 30 s"] = ims_fault(500, 30)
+    found["IMS timing out for 30 s"] = ims_fault(500, 30, delay_s=15)
+    return found
+
+
+def run(
+    name: str, scenario: Callable[..., float], base: Settings, rows: int, tmp: Path, **changes: Any
+) -> dict[str, Any]:
+    """``scenario`` (called ``name``) on a generated file of ``rows`` rows in 20 chunks."""
+    from oms.api.app import create_app
+
+    path, expected = generate(rows, tmp)
+    chunk_rows = max(1, rows // 20)
+    with stage(base, rows, min_chunk_rows=1, **changes) as here:
+        client = create_app(here.settings).test_client()
+        began = time.monotonic()
+        upload_id = upload(client, path, chunk_rows)
+        fault_at = scenario(here, client, upload_id)
+        wait(client, upload_id, status_is(*TERMINAL), timeout=1800)
+        ended = time.monotonic()
+        result = check(client, here.settings, upload_id, expected)
+    result.update(
+        scenario=name,
+        rows=rows,
+        seconds_total=round(ended - began, 1),
+        seconds_from_fault_to_end=round(ended - fault_at, 1),
+    )
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    import tempfile
+
+    base = load_settings({**os.environ, "OMS_LOG_LEVEL": "WARNING"})
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        chosen = scenarios()
+        for name in args.only or list(chosen):
+            result = run(name, chosen[name], base, args.rows, Path(tmp))
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
