@@ -225,7 +225,7 @@ VARIABLES: dict[str, tuple[str, str, Callable[[str, str], Any]]] = {
     "max_receives": ("OMS_MAX_RECEIVES", "5", _int(2)),
     "worker_max_memory_mb": ("OMS_WORKER_MAX_MEMORY_MB", "250", _int(64)),
     "max_upload_bytes": ("OMS_MAX_UPLOAD_BYTES", str(2 * 1024**3), _int(1)),
-    "task_max_retries": ("OMS_TASK_MAX_RETRIES", "5", _int(0)),
+    "task_max_retries": ("OMS_TASK_MAX_RETRIES", "8", _int(0)),
     "finalizer_batch": ("OMS_FINALIZER_BATCH", "500", _int(1)),
     "sqs_visibility_timeout_s": ("OMS_SQS_VISIBILITY_TIMEOUT", "90", _int(10)),
     "task_time_limit_s": ("OMS_TASK_TIME_LIMIT", "60", _int(5)),

@@ -32,8 +32,11 @@ def cap_s() -> float:
 
 
 def backoff(retries: int) -> float:
-    """Exponential backoff with full jitter: 0..min(cap, BASE_S * 2**retries) seconds."""
-    return random.uniform(0, min(cap_s(), BASE_S * 2**retries))
+    """Exponential backoff with equal jitter: half of min(cap, BASE_S * 2**retries) plus up
+    to as much again, so the retries of one task spread over a minute or two (an outage of
+    30 s is outlived) while tasks that failed together do not retry together."""
+    ceiling = min(cap_s(), BASE_S * 2**retries)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def may_retry(task: Task) -> bool:

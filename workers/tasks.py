@@ -19,7 +19,7 @@ from oms.orders import backorders, commands
 from oms.pipeline import chunk, finalize, reaper, schedule, split
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
-from workers.retry import TRANSIENT, attempts, backoff, may_retry
+from workers.retry import TRANSIENT, attempts, backoff, cap_s, may_retry
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ def ingest_upload(self: Task, upload_id: str) -> dict[str, Any]:
         if may_retry(self):
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
         _give_up(
+            self,
             upload_id,
             "unavailable",
             f"could not split the file after {attempts(self)} attempts: {exc}",
@@ -42,7 +43,7 @@ def ingest_upload(self: Task, upload_id: str) -> dict[str, Any]:
         return {"upload_id": upload_id, "action": "failed"}
     except Exception as exc:  # a bug: record it on the upload rather than leave it hanging
         log.exception("splitting upload %s failed", upload_id, extra={"upload_id": upload_id})
-        _give_up(upload_id, "internal_error", f"{type(exc).__name__}: {exc}")
+        _give_up(self, upload_id, "internal_error", f"{type(exc).__name__}: {exc}")
         return {"upload_id": upload_id, "action": "failed"}
     return {"upload_id": upload_id, "action": result.action, "chunks": len(result.chunk_indexes)}
 
@@ -62,8 +63,11 @@ def process_chunk(self: Task, upload_id: str, index: int) -> dict[str, Any]:
     except Exception as exc:  # a bug or bad data we did not foresee: record, do not loop
         log.exception("chunk %s/%s failed", upload_id, index, extra=fields)
         error = f"{type(exc).__name__}: {exc}"
-    repo.fail_chunk(upload_id, index, error[:2000])
-    schedule.chunk_ended(upload_id)
+    try:
+        repo.fail_chunk(upload_id, index, error[:2000])
+        schedule.chunk_ended(upload_id)
+    except TRANSIENT as exc:  # the failure cannot be recorded yet: try again later
+        raise self.retry(exc=exc, countdown=cap_s()) from exc
     return {"failed": True, "error": error[:500]}
 
 
@@ -75,6 +79,7 @@ def finalize_upload(self: Task, upload_id: str) -> dict[str, Any]:
         if may_retry(self):
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
         _give_up(
+            self,
             upload_id,
             "unavailable",
             f"could not finalize the upload after {attempts(self)} attempts: {exc}",
@@ -82,8 +87,14 @@ def finalize_upload(self: Task, upload_id: str) -> dict[str, Any]:
         return {"upload_id": upload_id, "status": "failed"}
 
 
-def _give_up(upload_id: str, code: str, error: str) -> None:
-    if repo.transition(upload_id, UploadStatus.FAILED, error_code=code, error=error[:2000]) is None:
+def _give_up(task: Task, upload_id: str, code: str, error: str) -> None:
+    """Mark the upload failed; when the store is down too, try again later rather than
+    leave the upload in its current state with nobody to move it on."""
+    try:
+        moved = repo.transition(upload_id, UploadStatus.FAILED, error_code=code, error=error[:2000])
+    except TRANSIENT as exc:
+        raise task.retry(exc=exc, countdown=cap_s()) from exc
+    if moved is None:
         log.warning(
             "upload %s: could not mark it failed (it moved on)",
             upload_id,

@@ -51,6 +51,22 @@ def _rows(prefix: str, pairs: list[tuple[tuple[str, str], int, int]]) -> list[di
     return rows
 
 
+def _members(settings) -> list:
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 0})
+    group = next(iter(admin.describe_consumer_groups([group_id(settings)]).values()))
+    return group.result(timeout=10).members
+
+
+def _wait_for_members(settings, count: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        members = _members(settings)
+        if len(members) == count and all(m.assignment.topic_partitions for m in members):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the consumer group did not reach {count} assigned members")
+
+
 def _ingest(api, name: str, rows: list[dict]) -> str:
     accepted = upload_bytes(api, name, to_csv(rows), chunk_rows=500)
     upload = wait_for_upload(api, accepted["upload_id"])
@@ -173,13 +189,12 @@ def test_two_finalizers_share_the_partitions(api, pipeline, settings):
     for pair in PLENTY:
         set_available(settings.ims_url, *pair, 10_000)
     rows = _rows("PAIR", [(pair, 400, 1) for pair in PLENTY])
-    upload_id = _ingest(api, "two.csv", rows)
 
     with finalizers(settings, count=2) as started:
+        _wait_for_members(settings, 2)  # both assigned before any event, so both get work
+        upload_id = _ingest(api, "two.csv", rows)
         final = wait_until_final(upload_id, len(rows))
-        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 0})
-        group = next(iter(admin.describe_consumer_groups([group_id(settings)]).values()))
-        members = group.result(timeout=10).members
+        members = _members(settings)
         logs = [f.log.read_text() for f in started]
 
     assigned = [{tp.partition for tp in m.assignment.topic_partitions} for m in members]
