@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -53,18 +54,19 @@ class Stage:
     ims_url: str
     ims_env: dict[str, str]
     worker: subprocess.Popen | None = None
+    beat: subprocess.Popen | None = None
+    moto: Moto | None = None
     logs: Path = ROOT / ".stack" / "logs"
     notes: list[str] = field(default_factory=list)
 
     def start_worker(self) -> None:
-        log = self.logs / f"chaos-worker-{self.settings.sqs_queue_prefix}.log"
+        """The worker, and beat beside it (the reaper), as docker-compose runs them."""
+        name = self.settings.sqs_queue_prefix
+        env = {**os.environ, **environ(self.settings)}
+        common = [sys.executable, "-m", "celery", "-A", "workers.app"]
         self.worker = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.app",
+                *common,
                 "worker",
                 "--pool",
                 "prefork",
@@ -78,17 +80,44 @@ class Stage:
                 f"chaos-{uuid.uuid4().hex[:6]}@%h",
             ],
             cwd=ROOT,
-            env={**os.environ, **environ(self.settings)},
-            stdout=log.open("ab"),
+            env=env,
+            stdout=(self.logs / f"chaos-worker-{name}.log").open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if self.beat is None or self.beat.poll() is not None:
+            schedule = Path(tempfile.mkdtemp(prefix="chaos-beat-")) / "schedule"
+            self.beat = subprocess.Popen(
+                [*common, "beat", "--loglevel", "INFO", "--schedule", str(schedule)],
+                cwd=ROOT,
+                env=env,
+                stdout=(self.logs / f"chaos-beat-{name}.log").open("ab"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def kill_worker(self) -> None:
         """kill -9 of the whole worker: main process and pool children."""
         assert self.worker is not None
         os.killpg(self.worker.pid, signal.SIGKILL)
         self.worker.wait(timeout=10)
+
+    def pool_children(self) -> list[int]:
+        assert self.worker is not None
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.worker.pid:
+                children.append(int(stat.parent.name))
+        return children
+
+    def stop(self) -> None:
+        for process in (self.worker, self.beat):
+            if process is not None and process.poll() is None:
+                stop(process)
 
 
 @contextmanager
@@ -124,8 +153,7 @@ def stage(base: Settings, rows: int, **changes: Any) -> Iterator[Stage]:
             try:
                 yield here
             finally:
-                if here.worker and here.worker.poll() is None:
-                    stop(here.worker)
+                here.stop()
     finally:
         from tests.ims.support import drop_database
 
@@ -224,8 +252,19 @@ def check(client: Any, settings: Settings, upload_id: str, expected: dict) -> di
 # --- the scenarios -------------------------------------------------------------------------
 
 
-def kill_worker_at(moment: Callable[[dict], bool], name: str) -> Callable[..., dict]:
-    def scenario(here: Stage, client: Any, upload_id: str) -> float:
+@dataclass
+class Scenario:
+    """``inject`` waits for its moment, injects the fault and returns when it struck
+    (time.monotonic()); ``changes`` are the settings of the stage it needs."""
+
+    inject: Callable[[Stage, Any, str], float]
+    changes: dict[str, Any] = field(default_factory=dict)
+    private_moto: bool = False  # a moto of its own, so restarting it loses no one else's state
+    expect_loss: bool = False  # the fault loses data: check what OMS says, not a clean end
+
+
+def kill_worker_at(moment: Callable[[dict], bool], name: str) -> Scenario:
+    def inject(here: Stage, client: Any, upload_id: str) -> float:
         wait(client, upload_id, moment, timeout=600)
         here.kill_worker()
         killed = time.monotonic()
@@ -233,11 +272,46 @@ def kill_worker_at(moment: Callable[[dict], bool], name: str) -> Callable[..., d
         here.start_worker()
         return killed
 
-    return scenario
+    return Scenario(inject)
 
 
-def stop_server(name: str, seconds: float, when: Callable[[dict], bool]) -> Callable[..., float]:
-    def scenario(here: Stage, client: Any, upload_id: str) -> float:
+def crash_at(point: str, chunk: int | None = None) -> Scenario:
+    """The worker kills its whole process group itself at ``point`` (oms/crash_points.py):
+    a moment no poll of the upload's status can hit."""
+
+    def inject(here: Stage, client: Any, upload_id: str) -> float:
+        marker = Path(here.settings.crash_marker)
+        deadline = time.monotonic() + 600
+        while not marker.exists():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the worker never reached {point}")
+            time.sleep(0.05)
+        killed = time.monotonic() - (time.time() - marker.stat().st_mtime)
+        assert here.worker is not None
+        here.worker.wait(timeout=30)
+        here.start_worker()
+        return killed
+
+    where = f"{point}@{chunk}" if chunk is not None else point
+    return Scenario(inject, {"crash_at": where})
+
+
+def kill_pool_at(moment: Callable[[dict], bool]) -> Scenario:
+    """kill -9 of every pool child (the main process stays and forks new ones)."""
+
+    def inject(here: Stage, client: Any, upload_id: str) -> float:
+        wait(client, upload_id, moment, timeout=600)
+        children = here.pool_children()
+        assert children, "the worker has no pool children"
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+        return time.monotonic()
+
+    return Scenario(inject)
+
+
+def stop_server(name: str, seconds: float, when: Callable[[dict], bool]) -> Scenario:
+    def inject(here: Stage, client: Any, upload_id: str) -> float:
         from devstack.cli import BY_NAME
 
         wait(client, upload_id, when, timeout=600)
@@ -248,11 +322,11 @@ def stop_server(name: str, seconds: float, when: Callable[[dict], bool]) -> Call
         processes.start(service)
         return stopped
 
-    return scenario
+    return Scenario(inject)
 
 
-def ims_fault(status_code: int, seconds: float, delay_s: float = 0) -> Callable[..., float]:
-    def scenario(here: Stage, client: Any, upload_id: str) -> float:
+def ims_fault(status_code: int, seconds: float, delay_s: float = 0) -> Scenario:
+    def inject(here: Stage, client: Any, upload_id: str) -> float:
         key = {"X-Service-Key": here.settings.ims_service_key}
         wait(client, upload_id, chunks_done(1), timeout=600)
         fault = {
@@ -270,7 +344,53 @@ def ims_fault(status_code: int, seconds: float, delay_s: float = 0) -> Callable[
         ).raise_for_status()
         return began
 
-    return scenario
+    return Scenario(inject)
+
+
+class Moto:
+    """A moto server of one scenario's own, on a free port."""
+
+    def __init__(self, log: Path) -> None:
+        from devstack import install
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.command = [str(install.moto_server()), "-H", "127.0.0.1", "-p", str(self.port)]
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{self.url}/moto-api/", timeout=1)
+                return
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"moto did not start; see {self.log}") from None
+                time.sleep(0.2)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+def restart_moto(when: Callable[[dict], bool]) -> Scenario:
+    """moto killed and started again: every bucket, object and queue is gone."""
+
+    def inject(here: Stage, client: Any, upload_id: str) -> float:
+        assert here.moto is not None
+        wait(client, upload_id, when, timeout=600)
+        here.moto.kill()
+        restarted = time.monotonic()
+        here.moto.start()
+        return restarted
+
+    return Scenario(inject, private_moto=True, expect_loss=True)
 
 
 def chunks_done(n: int) -> Callable[[dict], bool]:
@@ -281,45 +401,93 @@ def status_is(*wanted: str) -> Callable[[dict], bool]:
     return lambda u: u["status"] in wanted
 
 
-def scenarios() -> dict[str, Callable[..., float]]:
-    found: dict[str, Callable[..., float]] = {
-        "worker killed while splitting": kill_worker_at(
-            status_is("splitting", "processing"), "splitting"
+def scenarios() -> dict[str, Scenario]:
+    """The long run: ten moments to lose the worker host, a pool child lost, and each
+    dependency away for 30 s."""
+    return {
+        "worker killed after the split recorded its chunks": crash_at("split.after_save"),
+        "worker killed before the first chunk was sent": crash_at("split.before_start"),
+        "worker killed mid-chunk, before its insert (chunk 2)": crash_at("chunk.before_insert", 2),
+        "worker killed between insert and publish (chunk 5)": crash_at("chunk.after_insert", 5),
+        "worker killed after publish, before the chunk was done (chunk 8)": crash_at(
+            "chunk.after_publish", 8
         ),
-        "worker killed while finalizing": kill_worker_at(
-            status_is("finalizing", "completed"), "finalizing"
-        ),
+        "worker killed between insert and publish (last chunk)": crash_at("chunk.after_insert", 19),
+        "worker killed after 6 chunks": kill_worker_at(chunks_done(6), "6 chunks"),
+        "worker killed after 12 chunks": kill_worker_at(chunks_done(12), "12 chunks"),
+        "worker killed after 16 chunks": kill_worker_at(chunks_done(16), "16 chunks"),
+        "worker killed while finalizing": crash_at("finalize.after_join"),
+        "pool children killed after 4 chunks": kill_pool_at(chunks_done(4)),
+        "PostgreSQL (the store) stopped 30 s": stop_server("postgres", 30, chunks_done(2)),
+        "Kafka stopped 30 s": stop_server("kafka", 30, chunks_done(2)),
+        "IMS answering 500 for 30 s": ims_fault(500, 30),
+        "IMS timing out for 30 s": ims_fault(500, 30, delay_s=15),
+        "moto (S3 and SQS) restarted, its state lost": restart_moto(chunks_done(4)),
     }
-    for n in (1, 3, 6, 9, 12, 14, 16, 18):
-        found[f"worker killed after {n} chunks"] = kill_worker_at(chunks_done(n), f"{n} chunks")
-    found["PostgreSQL (the store) stopped 30 s"] = stop_server("postgres", 30, chunks_done(2))
-    found["Kafka stopped 30 s"] = stop_server("kafka", 30, chunks_done(2))
-    found["IMS answering 500 for 30 s"] = ims_fault(500, 30)
-    found["IMS timing out for 30 s"] = ims_fault(500, 30, delay_s=15)
-    return found
 
 
-def run(
-    name: str, scenario: Callable[..., float], base: Settings, rows: int, tmp: Path, **changes: Any
-) -> dict[str, Any]:
+def run(name: str, scenario: Scenario, base: Settings, rows: int, tmp: Path, **changes: Any):
     """``scenario`` (called ``name``) on a generated file of ``rows`` rows in 20 chunks."""
     from oms.api.app import create_app
 
     path, expected = generate(rows, tmp)
     chunk_rows = max(1, rows // 20)
-    with stage(base, rows, min_chunk_rows=1, **changes) as here:
-        client = create_app(here.settings).test_client()
-        began = time.monotonic()
-        upload_id = upload(client, path, chunk_rows)
-        fault_at = scenario(here, client, upload_id)
-        wait(client, upload_id, status_is(*TERMINAL), timeout=1800)
-        ended = time.monotonic()
-        result = check(client, here.settings, upload_id, expected)
+    marker = tmp / f"crashed-{uuid.uuid4().hex[:8]}"
+    changes = {"crash_marker": str(marker), **scenario.changes, **changes}
+    moto = None
+    if scenario.private_moto:
+        moto = Moto(ROOT / ".stack" / "logs" / f"chaos-moto-{uuid.uuid4().hex[:6]}.log")
+        moto.start()
+        changes["aws_endpoint_url"] = moto.url
+    try:
+        with stage(base, rows, min_chunk_rows=1, **changes) as here:
+            here.moto = moto
+            client = create_app(here.settings).test_client()
+            began = time.monotonic()
+            upload_id = upload(client, path, chunk_rows)
+            fault_at = scenario.inject(here, client, upload_id)
+            ended_as = wait(client, upload_id, status_is(*TERMINAL), timeout=1800)
+            ended = time.monotonic()
+            if scenario.expect_loss:
+                result = after_loss(client, here.settings, upload_id, expected, ended_as)
+            else:
+                result = check(client, here.settings, upload_id, expected)
+    finally:
+        if moto is not None:
+            moto.kill()
     result.update(
         scenario=name,
         rows=rows,
         seconds_total=round(ended - began, 1),
         seconds_from_fault_to_end=round(ended - fault_at, 1),
+    )
+    return result
+
+
+def after_loss(
+    client: Any, settings: Settings, upload_id: str, expected: dict, ended_as: dict
+) -> dict[str, Any]:
+    """The broker's and the file store's state were lost: the upload must end saying so,
+    an operator's retry must answer precisely, and what was stored must be whole: each
+    order once, each with its event."""
+    retried = client.post(f"/uploads/{upload_id}/retry")
+    after = retried.get_json()
+    if retried.status_code == 202:
+        after = wait(client, upload_id, status_is(*TERMINAL), timeout=1800)
+    result = check(client, settings, upload_id, expected)
+    result.update(
+        ended_as=ended_as["status"],
+        reason=ended_as.get("error"),
+        retry_status=retried.status_code,
+        retry_answer=after.get("error") or after.get("message") or after.get("status"),
+    )
+    result["ok"] = (
+        ended_as["status"] == "failed"
+        and bool(ended_as.get("error"))
+        and result["orders_duplicated"] == 0
+        and result["orders_without_event"] == 0
+        and result["events_distinct"] == result["orders_stored"]
+        and (retried.status_code == 409 or result["status"] == "completed")
     )
     return result
 

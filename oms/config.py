@@ -76,6 +76,9 @@ class Settings:
     metrics_dir: str
     # Where people reach Flower (the upload page links to it).
     flower_url: str
+    # Reliability runs only (oms/crash_points.py): where a worker kills itself, once.
+    crash_at: str
+    crash_marker: str
 
     @property
     def broker_url(self) -> str:
@@ -195,6 +198,16 @@ def _level(var: str, raw: str) -> str:
     return value
 
 
+def _crash_point(var: str, raw: str) -> str:
+    from oms.crash_points import POINTS
+
+    value = raw.strip()
+    name, at, index = value.partition("@")
+    if value and (name not in POINTS or (at and not index.isdigit())):
+        raise ConfigError(f"{var}={raw!r} must be one of {', '.join(POINTS)}, optionally @CHUNK")
+    return value
+
+
 VARIABLES: dict[str, tuple[str, str, Callable[[str, str], Any]]] = {
     "aws_endpoint_url": ("OMS_AWS_ENDPOINT_URL", "http://127.0.0.1:4566", _url("http", "https")),
     "aws_region": ("AWS_REGION", "us-east-1", _text),
@@ -235,6 +248,8 @@ VARIABLES: dict[str, tuple[str, str, Callable[[str, str], Any]]] = {
     "events_url": ("OMS_EVENTS_URL", "", _optional(_url("redis", "rediss"))),
     "metrics_dir": ("OMS_METRICS_DIR", str(_CHECKOUT / ".stack" / "metrics"), _directory),
     "flower_url": ("OMS_FLOWER_URL", "http://127.0.0.1:5555", _url("http", "https")),
+    "crash_at": ("OMS_CRASH_AT", "", _crash_point),
+    "crash_marker": ("OMS_CRASH_MARKER", "/tmp/oms-crashed", _directory),
 }
 
 

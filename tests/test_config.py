@@ -49,6 +49,8 @@ def test_values_are_parsed_and_typed():
         ("OMS_S3_BUCKET", "Bad_Bucket", "bucket"),
         ("OMS_IMS_TIMEOUT", "soon", "not a number"),
         ("OMS_LOG_LEVEL", "LOUD", "DEBUG"),
+        ("OMS_CRASH_AT", "chunk.somewhere", "chunk.after_insert"),
+        ("OMS_CRASH_AT", "chunk.after_insert@x", "@CHUNK"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable(variable, value, words):

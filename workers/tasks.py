@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from oms import stats
+from oms import crash_points, stats
 from oms.orders import backorders, commands
 from oms.pipeline import chunk, finalize, reaper, schedule, split
 from oms.uploads import repository as repo
@@ -29,6 +29,7 @@ def ingest_upload(self: Task, upload_id: str) -> dict[str, Any]:
     try:
         result = split.split_upload(upload_id)
         if result.action == split.SplitAction.START_CHUNKS:
+            crash_points.reached("split.before_start")
             schedule.start(upload_id)
             split.mark_chunks_started(upload_id)
     except TRANSIENT as exc:

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+from oms import crash_points
 from oms.config import get_settings
 from oms.errors import OMSError, Unavailable
 from oms.ingest import reasons
@@ -99,6 +100,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
     valid, invalid = validate_records(records)
     valid, invalid = check_inventory(valid, invalid, header)
 
+    crash_points.reached("chunk.before_insert", index)
     created_at = datetime.now(UTC)
     outcome = store.insert_orders(
         [store.order_document(row, upload_id, ordinal[row.line], created_at) for row in valid],
@@ -106,6 +108,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
         if attempt > 1
         else None,
     )
+    crash_points.reached("chunk.after_insert", index)
     by_line = {row.line: row for row in valid}
     invalid.extend(
         reject(by_line[doc["row_number"]], DUPLICATE_IN_STORE) for doc in outcome.duplicates
@@ -120,6 +123,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
             f"{len(outcome.stored)} order.created events"
         )
 
+    crash_points.reached("chunk.after_publish", index)
     invalid.sort(key=lambda row: row.line)
     part = write_part(upload_id, index, header, invalid)
     counts = {

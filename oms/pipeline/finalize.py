@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from oms import crash_points
 from oms.ingest.invalid_file import invalid_header
 from oms.stores import s3
 from oms.uploads import keys
@@ -37,6 +38,7 @@ def finalize_upload(upload_id: str) -> dict:
     if parts:
         invalid_key = keys.invalid_key(upload_id)
         join_parts(invalid_key, invalid_header(upload["columns"]), parts)
+    crash_points.reached("finalize.after_join")
     fields = {
         "counts": counts,
         "invalid_file_key": invalid_key,

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
+from oms import crash_points
 from oms.config import get_settings
 from oms.ingest.chunking import count_line_breaks, split_into_chunks
 from oms.ingest.header import HEAD_BYTES, Header, HeaderError, read_header
@@ -72,6 +73,7 @@ def split_upload(upload_id: str) -> SplitResult:
     blocks = s3.iter_blocks(upload["s3_key"], start=header.data_offset)
     spans = split_into_chunks(blocks, header.data_offset, rows_per_chunk, header.data_line)
     total, records = repo.save_chunks(upload_id, spans)
+    crash_points.reached("split.after_save")
     fields = {
         "chunks_total": total,
         "chunk_rows": rows_per_chunk,

@@ -1,6 +1,6 @@
 """Small versions of `make chaos` (benchmarks/chaos.py): an upload under a fault ends as a
-clean run would. The long versions (100k rows, ten kill points, 30 s outages) are run
-and reported in RELIABILITY.md."""
+clean run would. The long versions (100k rows, ten kill points, 30 s outages, moto
+restarted) are run and reported in RELIABILITY.md."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ pytestmark = pytest.mark.integration
 FAST = {"sqs_visibility_timeout_s": 15, "task_time_limit_s": 12}
 SCENARIOS = [
     ("worker killed after 3 chunks", chaos.kill_worker_at(chaos.chunks_done(3), "3 chunks")),
+    ("worker killed between insert and publish", chaos.crash_at("chunk.after_insert", 4)),
+    ("worker killed while finalizing", chaos.crash_at("finalize.after_join")),
+    ("pool children killed after 2 chunks", chaos.kill_pool_at(chaos.chunks_done(2))),
     ("PostgreSQL (the store) stopped 5 s", chaos.stop_server("postgres", 5, chaos.chunks_done(2))),
     ("Kafka stopped 5 s", chaos.stop_server("kafka", 5, chaos.chunks_done(2))),
     ("IMS answering 500 for 5 s", chaos.ims_fault(500, 5)),
