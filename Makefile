@@ -74,7 +74,7 @@ chaos: venv  ## uploads of ROWS (default 100k) under faults: kills, outages (REL
 
 fuzz: venv  ## FILES (default 10,000) generated hostile files through the pipeline
 	$(STACK) up
-	$(PY) benchmarks/fuzz.py --files $(or $(FILES),10000) --json .stack/fuzz.json
+	$(PY) benchmarks/fuzz.py --files $(or $(FILES),10000) --parallel $(or $(PARALLEL),6) --json .stack/fuzz.json
 
 test: stack  ## bring the stack up if needed, then run every test
 	$(PY) -m devstack.browser >/dev/null

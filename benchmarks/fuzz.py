@@ -1,6 +1,6 @@
 """`make fuzz`: thousands of generated hostile files through the whole pipeline.
 
-    python benchmarks/fuzz.py [--files 10000] [--json OUT]
+    python benchmarks/fuzz.py [--files 10000] [--parallel 6] [--json OUT]
 
 Files come from tests/pipeline/fuzz_files.py (hypothesis); each must end completed, or
 refused / rejected with a precise reason (tests/pipeline/fuzz_check.py), never a 5xx, a
@@ -16,8 +16,10 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,9 @@ def children(pid: int) -> list[int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument(
+        "--parallel", type=int, default=6, help="uploads in flight at once (API clients)"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     from oms.api.app import create_app
@@ -56,8 +61,28 @@ def main() -> int:
     outcomes: Counter[str] = Counter()
     problems: list[str] = []
     began = time.monotonic()
-    with chaos.stage(base, 0, min_chunk_rows=1) as here:
-        client = create_app(here.settings).test_client()
+    lock = threading.Lock()
+    in_flight = threading.BoundedSemaphore(args.parallel)
+    with (
+        chaos.stage(base, 0, min_chunk_rows=1) as here,
+        ThreadPoolExecutor(args.parallel) as pool,
+    ):
+        app = create_app(here.settings)
+
+        def check(data: bytes) -> None:
+            try:
+                found = outcome_of(app.test_client(), data)
+            except AssertionError as exc:
+                with lock:
+                    problems.append(str(exc)[:500])
+                return
+            finally:
+                in_flight.release()
+            with lock:
+                outcomes[f"{found['outcome']}:{found['code']}"] += 1
+                done = sum(outcomes.values())
+            if done % 500 == 0:
+                print(f"{done} files, {time.monotonic() - began:.0f}s", file=sys.stderr)
 
         @hypothesis_settings(
             max_examples=args.files,
@@ -67,17 +92,11 @@ def main() -> int:
         )
         @given(data=order_file())
         def one(data: bytes) -> None:
-            try:
-                found = outcome_of(client, data)
-            except AssertionError as exc:
-                problems.append(str(exc)[:500])
-                return
-            outcomes[f"{found['outcome']}:{found['code']}"] += 1
-            done = sum(outcomes.values())
-            if done % 500 == 0:
-                print(f"{done} files, {time.monotonic() - began:.0f}s", file=sys.stderr)
+            in_flight.acquire()  # hypothesis generates while earlier files are in the pipeline
+            pool.submit(check, data)
 
         one()
+        pool.shutdown(wait=True)
         assert here.worker is not None
         alive = here.worker.poll() is None
         memory = {

@@ -10,5 +10,10 @@ class NotFound(OMSError):
     """The thing asked for does not exist."""
 
 
+class NoBucket(NotFound):
+    """The deployment's bucket is gone: the file store lost its state (moto restarted),
+    or OMS_S3_BUCKET names no bucket. What was in it cannot be read again."""
+
+
 class Unavailable(OMSError):
     """An external system did not answer properly (network, timeout, 5xx). Retry later."""

@@ -81,3 +81,37 @@ def stop(process: subprocess.Popen, timeout: float = 30) -> None:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+class Moto:
+    """A moto server of one test's (or chaos scenario's) own, on a free port: it can be
+    killed and started again, losing its state, without touching the stack's moto."""
+
+    def __init__(self, log: Path) -> None:
+        from devstack import install
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.command = [str(install.moto_server()), "-H", "127.0.0.1", "-p", str(self.port)]
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            self.command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{self.url}/moto-api/", timeout=1)
+                return
+            except requests.RequestException:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto did not start; see {self.log}") from None
+                time.sleep(0.2)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)

@@ -20,6 +20,9 @@ import celeryconfig
 from oms.config import Settings, configure, get_settings
 from oms.observability import logging as json_logging
 from oms.observability import metrics
+from workers import sqs_polling
+
+sqs_polling.install()  # kombu's SQS poller survives failed polls (see the module)
 
 # app.events sends and reads monitoring events over Redis (see oms/observability/events.py).
 app = Celery(

@@ -15,6 +15,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from oms import crash_points, stats
+from oms.errors import NotFound
 from oms.orders import backorders, commands
 from oms.pipeline import chunk, finalize, reaper, schedule, split
 from oms.uploads import repository as repo
@@ -85,6 +86,13 @@ def finalize_upload(self: Task, upload_id: str) -> dict[str, Any]:
             "unavailable",
             f"could not finalize the upload after {attempts(self)} attempts: {exc}",
         )
+        return {"upload_id": upload_id, "status": "failed"}
+    except NotFound as exc:  # the file store lost what the chunks wrote (S3 lost its state)
+        _give_up(self, upload_id, "storage_lost", f"could not finalize the upload: {exc}")
+        return {"upload_id": upload_id, "status": "failed"}
+    except Exception as exc:  # a bug: record it on the upload rather than leave it hanging
+        log.exception("finalizing upload %s failed", upload_id, extra={"upload_id": upload_id})
+        _give_up(self, upload_id, "internal_error", f"{type(exc).__name__}: {exc}")
         return {"upload_id": upload_id, "status": "failed"}
 
 

@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from oms.api.slow_clients import ClientTooSlow
-from oms.errors import NotFound, Unavailable
+from oms.errors import NoBucket, NotFound, Unavailable
 from oms.orders.commands import NoStock
 from oms.orders.workflow import TransitionRefused
 from oms.pipeline.retry import NotRetryable
@@ -48,6 +48,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound) -> Response:
         return error_response(404, "not_found", str(exc))
+
+    @app.errorhandler(NoBucket)
+    def no_bucket(exc: NoBucket) -> Response:  # the service's fault, not the client's
+        return error_response(503, "unavailable", str(exc))
 
     @app.errorhandler(InvalidCursor)
     def invalid_cursor(exc: InvalidCursor) -> Response:

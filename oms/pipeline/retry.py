@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from oms.errors import OMSError
-from oms.stores import mongo
+from oms.errors import NotFound, OMSError
+from oms.stores import mongo, s3
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
 
@@ -38,6 +38,7 @@ def plan_retry(upload_id: str) -> RetryPlan:
         raise NotRetryable(
             f"upload {upload_id} is {upload['status']}; only a failed upload can be retried"
         )
+    _require_source(upload)
     if not upload.get("chunks_total"):
         if repo.transition(upload_id, UploadStatus.QUEUED, error=None) is None:
             raise NotRetryable(f"upload {upload_id} changed status; try again")
@@ -50,3 +51,16 @@ def plan_retry(upload_id: str) -> RetryPlan:
     failed = repo.reset_failed_chunks(upload_id)
     mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$inc": {"retries": 1}})
     return RetryPlan(RetryAction.CHUNKS, tuple(failed))
+
+
+def _require_source(upload: dict) -> None:
+    """A retry reads the uploaded file again: refuse it, saying so, when the file store
+    lost it (S3's state lost), rather than start chunks that can only fail."""
+    try:
+        s3.size(upload["s3_key"])
+    except NotFound as exc:
+        raise NotRetryable(
+            f"upload {upload['_id']} cannot be retried: {exc}; upload the file again "
+            "(orders already stored from it are reported as duplicates, the others are "
+            "stored)"
+        ) from exc

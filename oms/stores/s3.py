@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.response import StreamingBody
 
 from oms.config import get_settings
-from oms.errors import NotFound, Unavailable
+from oms.errors import NoBucket, NotFound, Unavailable
 from oms.stores.process_local import per_process
 from oms.uploads import keys
 
@@ -54,7 +54,13 @@ def _translate(exc: Exception, key: str) -> Exception:
     bucket = get_settings().s3_bucket
     if isinstance(exc, ClientError):
         code = _code(exc)
-        if code in {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}:
+        if code == "NoSuchBucket":
+            log.warning("S3 has no bucket %s", bucket)
+            return NoBucket(
+                "the file store has no bucket for this deployment (it lost its state, or "
+                "OMS_S3_BUCKET names none); the API and the workers make it when they start"
+            )
+        if code in {"NoSuchKey", "404", "NotFound"}:
             log.debug("S3 has no s3://%s/%s (%s)", bucket, key, code)
             return NotFound(keys.missing_message(key))
         detail = code or type(exc).__name__

@@ -27,6 +27,7 @@ SCENARIOS = [
     ("PostgreSQL (the store) stopped 5 s", chaos.stop_server("postgres", 5, chaos.chunks_done(2))),
     ("Kafka stopped 5 s", chaos.stop_server("kafka", 5, chaos.chunks_done(2))),
     ("IMS answering 500 for 5 s", chaos.ims_fault(500, 5)),
+    ("moto restarted, its state lost", chaos.restart_moto(chaos.chunks_done(4))),
 ]
 
 

@@ -90,3 +90,28 @@ def test_retry_of_an_upload_that_did_not_fail_is_a_conflict(api, pipeline):
 
     assert response.status_code == 409
     assert response.get_json()["code"] == "conflict"
+
+
+def test_retry_of_an_upload_whose_file_the_store_lost_is_refused_saying_so(
+    api, pipeline, ims_faults, settings
+):
+    from oms.stores import s3
+
+    rows = [valid_row(n, prefix="LOSTSRC", sku=SKUS[0]) for n in range(4)]
+    ims_faults(count=10_000)  # every attempt of every chunk
+    failed = wait_for_upload(
+        api, upload_bytes(api, "lostsrc.csv", to_csv(rows), chunk_rows=2)["upload_id"]
+    )
+    upload_id = failed["upload_id"]
+    assert failed["status"] == "failed"
+    s3.client().delete_object(Bucket=settings.s3_bucket, Key=repo.get_upload(upload_id)["s3_key"])
+
+    response = api.post(f"/uploads/{upload_id}/retry")
+
+    assert response.status_code == 409
+    message = response.get_json()["message"]
+    assert "uploaded file" in message and "upload the file again" in message
+    assert settings.s3_bucket not in message
+    after = api.get(f"/uploads/{upload_id}").get_json()
+    assert after["status"] == "failed" and after["failed_chunks"] == failed["failed_chunks"]
+    assert repo.get_upload(upload_id).get("retries", 0) == 0
