@@ -275,9 +275,10 @@ def kill_worker_at(moment: Callable[[dict], bool], name: str) -> Scenario:
     return Scenario(inject)
 
 
-def crash_at(point: str, chunk: int | None = None) -> Scenario:
+def crash_at(point: str, chunk: int | None = None, child: bool = False) -> Scenario:
     """The worker kills its whole process group itself at ``point`` (oms/crash_points.py):
-    a moment no poll of the upload's status can hit."""
+    a moment no poll of the upload's status can hit. With ``child``, only the pool child
+    that reached it dies; the main process forks another."""
 
     def inject(here: Stage, client: Any, upload_id: str) -> float:
         marker = Path(here.settings.crash_marker)
@@ -287,13 +288,14 @@ def crash_at(point: str, chunk: int | None = None) -> Scenario:
                 raise AssertionError(f"the worker never reached {point}")
             time.sleep(0.05)
         killed = time.monotonic() - (time.time() - marker.stat().st_mtime)
-        assert here.worker is not None
-        here.worker.wait(timeout=30)
-        here.start_worker()
+        if not child:
+            assert here.worker is not None
+            here.worker.wait(timeout=30)
+            here.start_worker()
         return killed
 
     where = f"{point}@{chunk}" if chunk is not None else point
-    return Scenario(inject, {"crash_at": where})
+    return Scenario(inject, {"crash_at": f"child:{where}" if child else where})
 
 
 def kill_pool_at(moment: Callable[[dict], bool]) -> Scenario:
@@ -388,6 +390,13 @@ def scenarios() -> dict[str, Scenario]:
         "worker killed after 16 chunks": kill_worker_at(chunks_done(16), "16 chunks"),
         "worker killed while finalizing": crash_at("finalize.after_join"),
         "pool children killed after 4 chunks": kill_pool_at(chunks_done(4)),
+        "pool child killed mid-chunk, before its insert (chunk 3)": crash_at(
+            "chunk.before_insert", 3, child=True
+        ),
+        "pool child killed between insert and publish (chunk 9)": crash_at(
+            "chunk.after_insert", 9, child=True
+        ),
+        "pool child killed while finalizing": crash_at("finalize.after_join", child=True),
         "PostgreSQL (the store) stopped 30 s": stop_server("postgres", 30, chunks_done(2)),
         "Kafka stopped 30 s": stop_server("kafka", 30, chunks_done(2)),
         "IMS answering 500 for 30 s": ims_fault(500, 30),

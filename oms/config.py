@@ -202,9 +202,12 @@ def _crash_point(var: str, raw: str) -> str:
     from oms.crash_points import POINTS
 
     value = raw.strip()
-    name, at, index = value.partition("@")
+    name, at, index = value.removeprefix("child:").partition("@")
     if value and (name not in POINTS or (at and not index.isdigit())):
-        raise ConfigError(f"{var}={raw!r} must be one of {', '.join(POINTS)}, optionally @CHUNK")
+        raise ConfigError(
+            f"{var}={raw!r} must be one of {', '.join(POINTS)}, optionally @CHUNK, "
+            "optionally after child: (only the process that reaches it dies)"
+        )
     return value
 
 

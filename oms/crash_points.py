@@ -4,7 +4,9 @@
 reaches that point kill its whole process group with SIGKILL, as a lost host would: the
 main process and every pool child at once, nothing flushed, nothing acknowledged. It
 fires once: it first creates ``OMS_CRASH_MARKER`` (a file), and a point whose marker
-exists does nothing, so the worker started again runs through.
+exists does nothing, so the worker started again runs through. ``child:POINT`` kills
+only the process that reached it (a pool child): the worker's main process stays and
+forks another.
 """
 
 from __future__ import annotations
@@ -28,11 +30,15 @@ def reached(point: str, chunk: int | None = None) -> None:
     settings = get_settings()
     if not settings.crash_at:
         return
-    name, _, index = settings.crash_at.partition("@")
+    target = settings.crash_at
+    alone = target.startswith("child:")
+    name, _, index = target.removeprefix("child:").partition("@")
     if name != point or (index and chunk != int(index)):
         return
     try:
         os.close(os.open(settings.crash_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
         return
+    if alone:
+        os.kill(os.getpid(), signal.SIGKILL)
     os.killpg(os.getpgrp(), signal.SIGKILL)

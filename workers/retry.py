@@ -4,7 +4,7 @@ Transient means an external system did not answer properly: the stores translate
 into ``Unavailable`` at their border (``oms.stores``); ``ConnectionError`` and
 ``TimeoutError`` cover what a library raises directly; a task over its soft time limit
 is retried too. Anything else is a bug or bad
-data and is never retried. Waits grow exponentially with full jitter and stay well below
+data and is never retried. Waits grow exponentially with equal jitter and stay well below
 the SQS visibility timeout (a retry is a new message with a delay, but the cap keeps a
 message from ever outliving its visibility). After ``OMS_TASK_MAX_RETRIES`` retries the
 task records what failed where an operator sees it, so ``retry`` applies.

@@ -24,6 +24,7 @@ SCENARIOS = [
     ("worker killed between insert and publish", chaos.crash_at("chunk.after_insert", 4)),
     ("worker killed while finalizing", chaos.crash_at("finalize.after_join")),
     ("pool children killed after 2 chunks", chaos.kill_pool_at(chaos.chunks_done(2))),
+    ("pool child killed between insert and publish", chaos.crash_at("chunk.after_insert", 3, True)),
     ("PostgreSQL (the store) stopped 5 s", chaos.stop_server("postgres", 5, chaos.chunks_done(2))),
     ("Kafka stopped 5 s", chaos.stop_server("kafka", 5, chaos.chunks_done(2))),
     ("IMS answering 500 for 5 s", chaos.ims_fault(500, 5)),
