@@ -28,7 +28,7 @@ def outcome_of(api: Any, data: bytes, timeout: float = 180) -> dict[str, Any]:
         if upload["status"] in TERMINAL:
             break
         assert time.monotonic() < deadline, f"upload {body['upload_id']} hangs: {upload}"
-        time.sleep(0.1)
+        time.sleep(0.2)
     assert upload["status"] != "failed", upload
     if upload["status"] == "rejected":
         assert upload["error_code"] and upload["error"], upload

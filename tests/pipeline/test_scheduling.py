@@ -34,7 +34,9 @@ def test_a_small_upload_is_not_held_behind_a_large_one(api, pipeline):
     assert wait_for_upload(api, large, timeout=300)["counts"]["valid"] == 200
 
 
-def test_chunk_rows_below_the_floor_is_refused(settings):
+def test_chunk_rows_below_the_floor_is_refused(fresh_settings):
+    # a namespace of its own: the module's worker (and its beat) sends nothing there
+    settings = fresh_settings
     from oms.api.app import create_app
 
     with changed(settings, min_chunk_rows=500) as floored:
