@@ -14,6 +14,25 @@ from confluent_kafka import Consumer
 TERMINAL = {"completed", "failed", "rejected"}
 
 
+def stored_upload(name: str, rows: list[dict], chunk_rows: int = 10) -> str:
+    """An upload in S3 and MongoDB, split into chunks, as ingest_upload leaves it."""
+    from oms.pipeline import split
+    from oms.stores import s3
+    from oms.uploads import keys
+    from oms.uploads import repository as repo
+    from tests.pipeline.rows import to_csv
+
+    upload_id = uuid.uuid4().hex
+    data = to_csv(rows)
+    key = keys.upload_key(upload_id, name)
+    s3.put_bytes(key, data)
+    repo.create_upload(
+        upload_id, filename=name, key=key, size=len(data), sha256="-", chunk_rows=chunk_rows
+    )
+    assert split.split_upload(upload_id).action == "start"
+    return upload_id
+
+
 def upload_bytes(api, name: str, data: bytes, **query) -> dict:
     response = api.post(
         "/upload",

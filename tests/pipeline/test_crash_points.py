@@ -6,12 +6,11 @@ import uuid
 import pytest
 
 from oms.orders import outbox
-from oms.pipeline import chunk, finalize, split
+from oms.pipeline import chunk, finalize
 from oms.stores import mongo, s3
-from oms.uploads import keys
 from oms.uploads import repository as repo
-from tests.pipeline.helpers import read_topic
-from tests.pipeline.rows import to_csv, valid_row
+from tests.pipeline.helpers import read_topic, stored_upload
+from tests.pipeline.rows import valid_row
 
 pytestmark = pytest.mark.integration
 
@@ -35,14 +34,7 @@ def test_a_chunk_rerun_after_a_crash_has_the_effect_of_one_run(
 ):
     rows = [valid_row(n, prefix=f"CRASH{uuid.uuid4().hex[:4]}") for n in range(6)]
     rows[3]["customer_email"] = "broken"
-    upload_id = uuid.uuid4().hex
-    data = to_csv(rows)
-    key = keys.upload_key(upload_id, "crash.csv")
-    s3.put_bytes(key, data)
-    repo.create_upload(
-        upload_id, filename="crash.csv", key=key, size=len(data), sha256="-", chunk_rows=10
-    )
-    split.split_upload(upload_id)
+    upload_id = stored_upload("crash.csv", rows)
     module, name = CRASH_POINTS[point]
 
     def crash(*args, **kwargs):

@@ -5,34 +5,18 @@ import pytest
 from oms.errors import Unavailable
 from oms.orders import events
 from oms.pipeline import chunk, finalize, split
-from oms.stores import kafka, mongo, s3
-from oms.uploads import keys
+from oms.stores import kafka, mongo
 from oms.uploads import repository as repo
-from tests.pipeline.helpers import read_topic
-from tests.pipeline.rows import to_csv, valid_row
+from tests.pipeline.helpers import read_topic, stored_upload
+from tests.pipeline.rows import valid_row
 
 pytestmark = pytest.mark.integration
-
-
-def _stored_upload(name: str, rows: list[dict], chunk_rows: int) -> str:
-    """An upload in S3 and MongoDB, split into chunks, as ingest_upload leaves it."""
-    import uuid
-
-    upload_id = uuid.uuid4().hex
-    data = to_csv(rows)
-    key = keys.upload_key(upload_id, name)
-    s3.put_bytes(key, data)
-    repo.create_upload(
-        upload_id, filename=name, key=key, size=len(data), sha256="-", chunk_rows=chunk_rows
-    )
-    assert split.split_upload(upload_id).action == "start"
-    return upload_id
 
 
 def test_a_chunk_run_twice_stores_and_counts_each_order_once(ims_service, settings):
     rows = [valid_row(n, prefix="REDELIVER") for n in range(6)]
     rows[2]["quantity"] = "0"
-    upload_id = _stored_upload("redeliver.csv", rows, chunk_rows=10)
+    upload_id = stored_upload("redeliver.csv", rows, chunk_rows=10)
 
     first = chunk.process_chunk(upload_id, 0)
     mongo.update_one(
@@ -61,7 +45,7 @@ def test_a_chunk_run_twice_stores_and_counts_each_order_once(ims_service, settin
 
 
 def test_a_chunk_already_done_returns_its_counts_without_work(ims_service, settings):
-    upload_id = _stored_upload(
+    upload_id = stored_upload(
         "done.csv", [valid_row(n, prefix="DONE") for n in range(3)], chunk_rows=10
     )
     counts = chunk.process_chunk(upload_id, 0)
@@ -78,7 +62,7 @@ def test_a_chunk_whose_events_kafka_did_not_confirm_is_not_done_and_runs_again(
     ims_service, fresh_settings, monkeypatch
 ):
     settings = fresh_settings
-    upload_id = _stored_upload(
+    upload_id = stored_upload(
         "unconfirmed.csv", [valid_row(n, prefix="UNCONF") for n in range(4)], chunk_rows=10
     )
     # Kafka confirms nothing during the chunk (a broker outage as the producer sees it).
@@ -106,7 +90,7 @@ def test_a_chunk_whose_events_kafka_did_not_confirm_is_not_done_and_runs_again(
 
 def test_a_split_run_again_keeps_the_chunks_and_their_progress(ims_service, settings):
     rows = [valid_row(n, prefix="RESPLIT") for n in range(5)]
-    upload_id = _stored_upload("resplit.csv", rows, chunk_rows=2)
+    upload_id = stored_upload("resplit.csv", rows, chunk_rows=2)
     chunk.process_chunk(upload_id, 0)
     before = repo.list_chunks(upload_id)
     # As if the worker died after recording the chunks, before starting their tasks.

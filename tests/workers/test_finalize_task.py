@@ -5,11 +5,12 @@ import uuid
 
 import pytest
 
-from oms.pipeline import chunk, split
+from oms.pipeline import chunk
 from oms.stores import s3
 from oms.uploads import keys
 from oms.uploads import repository as repo
-from tests.pipeline.rows import to_csv, valid_row
+from tests.pipeline.helpers import stored_upload
+from tests.pipeline.rows import valid_row
 from workers import tasks
 
 pytestmark = pytest.mark.integration
@@ -18,14 +19,7 @@ pytestmark = pytest.mark.integration
 def test_a_chunk_part_lost_from_the_file_store_fails_the_upload_saying_which(ims_service, settings):
     rows = [valid_row(n, prefix=f"LOSTPART{uuid.uuid4().hex[:4]}") for n in range(3)]
     rows[1]["customer_email"] = "broken"  # so chunk 0 writes a part of invalid rows
-    upload_id = uuid.uuid4().hex
-    data = to_csv(rows)
-    key = keys.upload_key(upload_id, "lost.csv")
-    s3.put_bytes(key, data)
-    repo.create_upload(
-        upload_id, filename="lost.csv", key=key, size=len(data), sha256="-", chunk_rows=10
-    )
-    split.split_upload(upload_id)
+    upload_id = stored_upload("lost.csv", rows)
     chunk.process_chunk(upload_id, 0)
     s3.client().delete_object(
         Bucket=settings.s3_bucket, Key=repo.get_chunk(upload_id, 0)["part_key"]
