@@ -127,15 +127,20 @@ def upload_tasks(tasks: dict[str, dict], upload_id: str) -> dict[str, list[dict]
 
 
 def every_task_succeeded(upload_id: str, chunks: int):
+    """One ingest task, one task per chunk and the finalization, each SUCCESS. Two chunks
+    that end at the same moment may both send the finalization (oms/pipeline/schedule.py
+    allows it; the second finds the upload closed), so one or two finalize tasks."""
+
     def condition(tasks: dict) -> bool:
         found = upload_tasks(tasks, upload_id)
+        ingest = found.get("oms.ingest_upload", [])
+        finalize = found.get("oms.finalize_upload", [])
+        chunk_tasks = found.get("oms.process_chunk", [])
         return (
-            all(
-                len(found.get(name, [])) == 1 and found[name][0]["state"] == "SUCCESS"
-                for name in ("oms.ingest_upload", "oms.finalize_upload")
-            )
-            and len(found.get("oms.process_chunk", [])) == chunks
-            and all(t["state"] == "SUCCESS" for t in found["oms.process_chunk"])
+            len(ingest) == 1
+            and len(finalize) in (1, 2)
+            and len(chunk_tasks) == chunks
+            and all(t["state"] == "SUCCESS" for t in ingest + finalize + chunk_tasks)
         )
 
     return condition
