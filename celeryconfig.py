@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kombu import Exchange, Queue
+
+from oms import queues
 from oms.config import Settings
 
 
@@ -55,7 +58,12 @@ def build(settings: Settings) -> dict[str, Any]:
         "worker_consumer": "oms.observability.events:Consumer",
         # One event exchange per deployment, so those sharing a Redis see only theirs.
         "event_exchange": f"{settings.sqs_queue_prefix}celeryev",
-        "task_default_queue": "default",
+        # Chunks on `default`, short tasks and small uploads on `express` (oms/queues.py):
+        # a worker without -Q reads both; `-Q express` makes a lane the chunks never take.
+        "task_default_queue": queues.DEFAULT,
+        "task_queues": [
+            Queue(name, Exchange(name), routing_key=name) for name in queues.WORK_QUEUES
+        ],
         "worker_hijack_root_logger": False,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "beat_schedule": {

@@ -44,13 +44,13 @@ def _up(services: list[Service]) -> None:
 @click.group()
 def main() -> None:
     """Local stack: moto (S3/SQS/SNS), Redis, PostgreSQL, FerretDB, Apache Kafka; and
-    IMS, API, worker, finalizer, Flower with --all."""
+    IMS, API, workers (chunks and express), finalizer, Flower with --all."""
 
 
 @main.command()
 @click.argument("names", nargs=-1)
 @click.option(
-    "--all", "everything", is_flag=True, help="also IMS, API, worker, finalizer and Flower"
+    "--all", "everything", is_flag=True, help="also IMS, API, workers, finalizer and Flower"
 )
 def up(names: tuple[str, ...], everything: bool) -> None:
     """Install what is missing, start what is down, wait until each answers."""

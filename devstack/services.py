@@ -361,6 +361,40 @@ def _check_worker() -> None:
         raise RuntimeError("worker answered the wrong value")
 
 
+def _express() -> Launch:
+    """A worker for the express queue only (oms/queues.py): the split, the finalization
+    and small uploads run there while the other worker's processes are all on chunks."""
+    from oms import queues
+
+    return Launch(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--queues",
+            queues.EXPRESS,
+            "--concurrency",
+            "2",
+            "--hostname",
+            "oms-express@%h",
+        ],
+        env={"OMS_IMS_SERVICE_KEY": ims_service_key()},
+    )
+
+
+def _check_express() -> None:
+    from oms import queues
+    from workers.diagnostics import ping
+
+    if ping.apply_async((8,), queue=queues.EXPRESS).get(timeout=15) != {"pong": 8}:
+        raise RuntimeError("express worker answered the wrong value")
+
+
 def _flower() -> Launch:
     """Flower reads the workers' events where they send them, Redis (`-b` must come before
     `flower`: after it Celery options are ignored); the same app names the tasks. Workers
@@ -411,6 +445,7 @@ APP = [
     Service("ims", 8081, _ims, _http_ok(f"http://{HOST}:8081/healthz"), start_timeout=30),
     Service("api", 8080, _api, _http_ok(f"http://{HOST}:8080/healthz"), start_timeout=30),
     Service("worker", 0, _worker, _check_worker, start_timeout=90, own_process_only=True),
+    Service("express", 0, _express, _check_express, start_timeout=90, own_process_only=True),
     Service("finalizer", 0, _finalizer, _check_finalizer, start_timeout=60, own_process_only=True),
     Service("flower", 5555, _flower, _http_ok(f"http://{HOST}:5555/healthcheck"), start_timeout=30),
 ]

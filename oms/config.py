@@ -54,6 +54,7 @@ class Settings:
     min_chunk_rows: int  # floor of a request's chunk_rows
     max_chunks: int  # about: chunk_rows grows so a file has no more chunks than this
     chunks_in_flight: int  # chunks of one upload in the queue at once (fairness)
+    express_rows: int  # an upload of at most this many rows goes on the express queue
     stall_after_s: int  # an upload with no progress this long is re-driven by the reaper
     max_redrives: int  # re-drives before the reaper marks it failed
     max_receives: int  # receives of one SQS message before it goes to the dead-letter queue
@@ -236,6 +237,7 @@ VARIABLES: dict[str, tuple[str, str, Callable[[str, str], Any]]] = {
     "min_chunk_rows": ("OMS_MIN_CHUNK_ROWS", "500", _int(1)),
     "max_chunks": ("OMS_MAX_CHUNKS", "2000", _int(1)),
     "chunks_in_flight": ("OMS_CHUNKS_IN_FLIGHT", "4", _int(1)),
+    "express_rows": ("OMS_EXPRESS_ROWS", "1000", _int(0)),
     "stall_after_s": ("OMS_STALL_AFTER", "300", _int(10)),
     "max_redrives": ("OMS_MAX_REDRIVES", "3", _int(0)),
     "max_receives": ("OMS_MAX_RECEIVES", "5", _int(2)),

@@ -7,6 +7,7 @@ chunks are sent when is ``oms.pipeline.schedule``'s business.
 
 from __future__ import annotations
 
+from oms import queues
 from workers.app import app
 
 SPLIT = "oms.ingest_upload"
@@ -16,13 +17,15 @@ FINALIZE = "oms.finalize_upload"
 
 def start_split(upload_id: str) -> None:
     """Split the upload into chunks; the split then starts them."""
-    app.send_task(SPLIT, args=[upload_id])
+    app.send_task(SPLIT, args=[upload_id], queue=queues.EXPRESS)
 
 
-def send_chunk(upload_id: str, index: int) -> None:
-    app.send_task(PROCESS_CHUNK, args=[upload_id, index])
+def send_chunk(upload_id: str, index: int, express: bool = False) -> None:
+    """A chunk goes on the express queue when its whole upload is small."""
+    queue = queues.EXPRESS if express else queues.DEFAULT
+    app.send_task(PROCESS_CHUNK, args=[upload_id, index], queue=queue)
 
 
 def start_finalize(upload_id: str) -> None:
     """Join the invalid rows and close the upload (safe to send twice)."""
-    app.send_task(FINALIZE, args=[upload_id])
+    app.send_task(FINALIZE, args=[upload_id], queue=queues.EXPRESS)

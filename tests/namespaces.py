@@ -89,6 +89,19 @@ def _sqs(settings: Settings):
     )
 
 
+def waiting_messages(settings: Settings) -> dict[str, int]:
+    """Messages waiting in each queue of the namespace, by name without the prefix."""
+    sqs = _sqs(settings)
+    waiting = {}
+    for url in sqs.list_queues(QueueNamePrefix=settings.sqs_queue_prefix).get("QueueUrls", []):
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        name = url.rsplit("/", 1)[1].removeprefix(settings.sqs_queue_prefix)
+        waiting[name] = int(attributes["ApproximateNumberOfMessages"])
+    return waiting
+
+
 def _topics(settings: Settings) -> list[str]:
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 0})
     return sorted(

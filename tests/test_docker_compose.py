@@ -19,7 +19,7 @@ COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 #: Variables the file interpolates (``${NAME}``, ``${NAME:-default}``).
 INTERPOLATED = sorted(set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", COMPOSE_TEXT)))
-OMS_SERVICES = ["api", "worker", "beat", "finalizer", "flower"]
+OMS_SERVICES = ["api", "worker", "express", "beat", "finalizer", "flower"]
 
 
 def test_every_oms_service_sets_only_variables_the_config_module_reads():

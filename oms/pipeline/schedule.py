@@ -55,15 +55,21 @@ def chunk_ended(upload_id: str) -> None:
 
 
 def _send_next(upload_id: str) -> bool:
-    index = _claim(upload_id)
-    if index is None:
+    claimed = _claim(upload_id)
+    if claimed is None:
         return False
-    dispatch.send_chunk(upload_id, index)
+    index, upload = claimed
+    dispatch.send_chunk(upload_id, index, express=is_small(upload))
     return True
 
 
-def _claim(upload_id: str) -> int | None:
-    """Take the first chunk off ``to_send`` (None when it is empty)."""
+def is_small(upload: dict) -> bool:
+    """A small upload's chunks take the express queue (oms/queues.py)."""
+    return int(upload.get("rows_total") or 0) <= get_settings().express_rows
+
+
+def _claim(upload_id: str) -> tuple[int, dict] | None:
+    """Take the first chunk off ``to_send`` (None when it is empty), with the upload."""
     for _ in range(CLAIM_ATTEMPTS):
         upload = repo.get_upload(upload_id)
         waiting = upload.get("to_send") or []
@@ -75,7 +81,7 @@ def _claim(upload_id: str) -> int | None:
             {"$pop": {"to_send": -1}, "$set": {"updated_at": repo.now()}},
         )
         if taken.modified_count:
-            return int(waiting[0])
+            return int(waiting[0]), upload
     raise Unavailable(f"upload {upload_id}: could not take a chunk to send; try again")
 
 

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from oms import queues
 from oms.config import get_settings
 from oms.errors import Unavailable
 from oms.stores.process_local import per_process
@@ -35,7 +36,6 @@ def client() -> SQSClient:
 
 
 DEAD_LETTERS = "dead-letter"
-WORK_QUEUES = ("default",)  # celeryconfig's task_default_queue
 
 
 def _url(name: str, visibility_s: int | None = None) -> str:
@@ -62,7 +62,7 @@ def ensure_dead_letters() -> None:
         policy = json.dumps(
             {"deadLetterTargetArn": arn, "maxReceiveCount": str(settings.max_receives)}
         )
-        for name in WORK_QUEUES:
+        for name in queues.WORK_QUEUES:
             url = _url(name, settings.sqs_visibility_timeout_s)
             client().set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": policy})
     except (ClientError, BotoCoreError) as exc:

@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from oms.pipeline import reaper, split
+from oms import dispatch, queues
+from oms.pipeline import reaper, schedule, split
 from oms.stores import mongo, s3
 from oms.uploads import keys
 from oms.uploads import repository as repo
-from tests.namespaces import Written, assert_nothing_written, changed
-from tests.pipeline.helpers import upload_bytes, wait_for_upload
+from tests.namespaces import Written, assert_nothing_written, changed, waiting_messages
+from tests.pipeline.helpers import stored_upload, upload_bytes, wait_for_upload
 from tests.pipeline.rows import to_csv, valid_row
 
 pytestmark = pytest.mark.integration
@@ -32,6 +33,20 @@ def test_a_small_upload_is_not_held_behind_a_large_one(api, pipeline):
     assert large_meanwhile["status"] == "processing"  # 200 chunks, at most 4 queued at once
     assert large_meanwhile["chunks"]["done"] < 200
     assert wait_for_upload(api, large, timeout=300)["counts"]["valid"] == 200
+
+
+def test_small_uploads_and_the_short_tasks_take_the_express_queue(fresh_settings):
+    with changed(fresh_settings, express_rows=10, chunks_in_flight=2) as settings:
+        small = stored_upload("small.csv", [valid_row(n, prefix="XS") for n in range(10)], 4)
+        large = stored_upload("large.csv", [valid_row(n, prefix="XL") for n in range(11)], 4)
+
+        assert schedule.start(small) == 2 and schedule.start(large) == 2
+        dispatch.start_split(large)
+        dispatch.start_finalize(large)
+
+        # the small upload's chunks (10 rows) and the split and finalization: express;
+        # the large upload's chunks (11 rows): default
+        assert waiting_messages(settings) == {queues.EXPRESS: 4, queues.DEFAULT: 2}
 
 
 def test_chunk_rows_below_the_floor_is_refused(fresh_settings):
