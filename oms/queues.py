@@ -3,8 +3,9 @@
 ``default`` carries the chunks of uploads. ``express`` carries the short tasks every
 upload needs once (the split, the finalization) and the whole of small uploads (at most
 OMS_EXPRESS_ROWS rows), so a 5-row upload never waits behind the chunks of a large one.
-Every worker reads both; the stack and docker-compose also run one that reads only
-``express``, so a lane stays free while the others work through chunks (issue 11, "Fair
+A worker started without ``--queues`` reads both (the tests' and chaos runs' single
+worker); the stack and docker-compose run one worker for each, so the express lane stays
+free while the chunks' worker is busy (issue 11, "Fair
 under load"; RELIABILITY.md gives the measure).
 """
 
