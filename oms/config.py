@@ -70,6 +70,7 @@ class Settings:
     # works.
     auth_failures_per_minute: int
     log_level: str
+    stats_max_age_s: float  # GET /stats answers from a copy this old at most (0 = always read)
     # Celery's monitoring events (what Flower shows) go through Redis: docs/architecture.md.
     events_url: str
     # Worker processes' Prometheus samples (prometheus_client multiprocess files), read
@@ -250,6 +251,7 @@ VARIABLES: dict[str, tuple[str, str, Callable[[str, str], Any]]] = {
     "api_keys": ("OMS_API_KEYS", "", _keys),
     "auth_failures_per_minute": ("OMS_AUTH_FAILURES_PER_MINUTE", "20", _int(0)),
     "log_level": ("OMS_LOG_LEVEL", "INFO", _level),
+    "stats_max_age_s": ("OMS_STATS_MAX_AGE", "1", _float(0)),
     "events_url": ("OMS_EVENTS_URL", "", _optional(_url("redis", "rediss"))),
     "metrics_dir": ("OMS_METRICS_DIR", str(_CHECKOUT / ".stack" / "metrics"), _directory),
     "flower_url": ("OMS_FLOWER_URL", "http://127.0.0.1:5555", _url("http", "https")),

@@ -50,6 +50,9 @@ OMS_TEST_ENV = {
     # Every chunk asks IMS, so injected IMS faults hit the chunks they target. The cache
     # itself is tested in tests/stores/test_ims_client.py.
     "OMS_IMS_CACHE_TTL": "0",
+    # Tests read /stats right after what they count; the copy has its own test
+    # (tests/test_stats_copy.py).
+    "OMS_STATS_MAX_AGE": "0",
 }
 
 

@@ -105,6 +105,11 @@ class HardenedGeventWorker(GeventWorker):
             super().handle_request(listener_name, req, sock, addr)
         finally:
             self._connection.answered = True
+            # Let the other connections' greenlets run before this one reads its next
+            # request. Measured with wrk (8 kept-alive connections, GET /healthz, one
+            # worker): without it p50 0.9 ms but p90 384 ms and p99 805 ms, some
+            # connections served back to back while others waited; with it p90 7.8 ms.
+            gevent.sleep(0)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         if isinstance(exc, InvalidHeader) and isinstance(exc.hdr, str):
