@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import install, postgres
+from oms import queues
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".stack"
@@ -329,41 +330,23 @@ def _api() -> Launch:
     )
 
 
-def _worker() -> Launch:
-    """The chunks' worker (the express worker takes the rest). Task events go to Flower
-    by configuration (worker_send_task_events, over Redis)."""
-    from oms import queues
-
-    schedule = data_dir("celery") / "beat-schedule"
+def _celery_worker(queue: str, name: str, *options: str) -> Launch:
+    """A prefork Celery worker of 2 processes reading ``queue`` only. Task events go to
+    Flower by configuration (worker_send_task_events, over Redis)."""
     return Launch(
         [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.app",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--queues",
-            queues.DEFAULT,
-            "--concurrency",
-            "2",
-            "--beat",
-            "--schedule",
-            str(schedule),
-            "--hostname",
-            "oms-worker@%h",
+            *(sys.executable, "-m", "celery", "-A", "workers.app", "worker"),
+            *("--loglevel", "INFO", "--queues", queue, "--concurrency", "2"),
+            *("--hostname", f"{name}@%h", *options),
         ],
         env={"OMS_IMS_SERVICE_KEY": ims_service_key()},
     )
 
 
-def _check_worker() -> None:
-    from workers.diagnostics import ping
-
-    if ping.delay(7).get(timeout=15) != {"pong": 7}:
-        raise RuntimeError("worker answered the wrong value")
+def _worker() -> Launch:
+    """The chunks' worker, with the beat scheduler (the express worker takes the rest)."""
+    schedule = data_dir("celery") / "beat-schedule"
+    return _celery_worker(queues.DEFAULT, "oms-worker", "--beat", "--schedule", str(schedule))
 
 
 def _express() -> Launch:
@@ -373,35 +356,17 @@ def _express() -> Launch:
     chunks' worker took a small upload's chunk while both its processes were busy (each
     queue is polled on its own, so two polls raced for its one free slot) and held it
     10.6 s."""
-    from oms import queues
-
-    return Launch(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.app",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--queues",
-            queues.EXPRESS,
-            "--concurrency",
-            "2",
-            "--hostname",
-            "oms-express@%h",
-        ],
-        env={"OMS_IMS_SERVICE_KEY": ims_service_key()},
-    )
+    return _celery_worker(queues.EXPRESS, "oms-express")
 
 
-def _check_express() -> None:
-    from oms import queues
-    from workers.diagnostics import ping
+def _check_worker(queue: str, number: int) -> Callable[[], None]:
+    def check() -> None:
+        from workers.diagnostics import ping
 
-    if ping.apply_async((8,), queue=queues.EXPRESS).get(timeout=15) != {"pong": 8}:
-        raise RuntimeError("express worker answered the wrong value")
+        if ping.apply_async((number,), queue=queue).get(timeout=15) != {"pong": number}:
+            raise RuntimeError(f"the {queue} queue's worker answered the wrong value")
+
+    return check
 
 
 def _flower() -> Launch:
@@ -453,8 +418,22 @@ def _check_finalizer() -> None:
 APP = [
     Service("ims", 8081, _ims, _http_ok(f"http://{HOST}:8081/healthz"), start_timeout=30),
     Service("api", 8080, _api, _http_ok(f"http://{HOST}:8080/healthz"), start_timeout=30),
-    Service("worker", 0, _worker, _check_worker, start_timeout=90, own_process_only=True),
-    Service("express", 0, _express, _check_express, start_timeout=90, own_process_only=True),
+    Service(
+        "worker",
+        0,
+        _worker,
+        _check_worker(queues.DEFAULT, 7),
+        start_timeout=90,
+        own_process_only=True,
+    ),
+    Service(
+        "express",
+        0,
+        _express,
+        _check_worker(queues.EXPRESS, 8),
+        start_timeout=90,
+        own_process_only=True,
+    ),
     Service("finalizer", 0, _finalizer, _check_finalizer, start_timeout=60, own_process_only=True),
     Service("flower", 5555, _flower, _http_ok(f"http://{HOST}:5555/healthcheck"), start_timeout=30),
 ]
