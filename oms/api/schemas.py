@@ -63,6 +63,22 @@ class ChunkProgressSchema(Schema):
     pending = fields.Integer()
 
 
+class InvalidBySchema(Schema):
+    field = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "invalid rows with an error in each column"},
+    )
+    rule = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "invalid rows failing each rule, such as `required`, "
+            "`unknown_sku` or `duplicate`"
+        },
+    )
+
+
 class UploadSchema(Schema):
     upload_id = fields.String(attribute="_id")
     seq = fields.Integer(
@@ -75,6 +91,13 @@ class UploadSchema(Schema):
     error = fields.String(allow_none=True)
     error_code = fields.String(allow_none=True)
     counts = fields.Nested(CountsSchema)
+    invalid_by = fields.Nested(
+        InvalidBySchema,
+        metadata={
+            "description": "the invalid rows counted by field and by rule, exact for the "
+            "chunks done so far (a row counts once under each field and rule it fails)"
+        },
+    )
     chunks = fields.Nested(ChunkProgressSchema)
     failed_chunks = fields.List(fields.Integer())
     chunk_rows = fields.Integer()

@@ -140,6 +140,7 @@ def present(upload: dict) -> dict:
     view.setdefault("failed_chunks", [])
     view["invalid_file_url"] = url_for("invalid_files.InvalidFile", name=name) if name else None
     view["order_status"] = order_counts.for_upload(upload)
+    view["invalid_by"] = repo.invalid_by(upload)
     return view
 
 

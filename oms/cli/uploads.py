@@ -110,6 +110,13 @@ def finish(upload: dict, as_json: bool) -> None:
         click.get_current_context().exit(ExitCode.UPLOAD_FAILED)
 
 
+def tally(counted: dict[str, int] | None) -> str | None:
+    """``{"sku": 1, "quantity": 3}`` as ``quantity 3, sku 1``: largest first, then by
+    name (None when empty)."""
+    ordered = sorted((counted or {}).items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{name} {n}" for name, n in ordered) or None
+
+
 def describe(upload: dict) -> str:
     """One upload in detail: counts, chunks, timings and what to do next."""
     upload_id, counts, chunks = upload["upload_id"], upload.get("counts") or {}, upload["chunks"]
@@ -122,6 +129,8 @@ def describe(upload: dict) -> str:
         ("valid", counts.get("valid", 0)),
         ("invalid", counts.get("invalid", 0)),
         ("duplicates", counts.get("duplicate", 0)),
+        ("invalid by field", tally((upload.get("invalid_by") or {}).get("field"))),
+        ("invalid by rule", tally((upload.get("invalid_by") or {}).get("rule"))),
         ("chunks", f"{chunks['done']} of {chunks['total']} done, {chunks['failed']} failed"),
         ("failed chunks", ", ".join(map(str, upload["failed_chunks"])) or None),
         ("error", upload.get("error")),

@@ -63,7 +63,13 @@ def process_chunk(upload_id: str, index: int) -> dict:
     """
     chunk = repo.get_chunk(upload_id, index)
     if chunk["status"] == ChunkStatus.DONE:
-        repo.add_chunk_counts(upload_id, index, chunk["counts"], chunk.get("by_hub", {}))
+        repo.add_chunk_counts(
+            upload_id,
+            index,
+            chunk["counts"],
+            chunk.get("by_hub", {}),
+            chunk.get("invalid_by") or repo.EMPTY_INVALID_BY,
+        )
         return chunk["counts"]
     began = time.monotonic()
     attempt = repo.start_chunk_attempt(upload_id, index)
@@ -133,8 +139,9 @@ def process_chunk(upload_id: str, index: int) -> dict:
         "duplicate": sum(1 for row in invalid if _is_duplicate(row)),
     }
     by_hub = dict(Counter(doc["hub_id"] for doc in outcome.stored))
-    repo.finish_chunk(upload_id, index, counts, by_hub, part, time.monotonic() - began)
-    repo.add_chunk_counts(upload_id, index, counts, by_hub)
+    invalid_by = count_reasons(invalid)
+    repo.finish_chunk(upload_id, index, counts, by_hub, invalid_by, part, time.monotonic() - began)
+    repo.add_chunk_counts(upload_id, index, counts, by_hub, invalid_by)
     metrics.CHUNK_SECONDS.observe(time.monotonic() - began)
     log.info("chunk done", extra={"upload_id": upload_id, "chunk": index, **counts})
     return counts
@@ -196,6 +203,17 @@ def _column_position(error: Reason) -> int:
 
 def _is_duplicate(row: InvalidRow) -> bool:
     return any(error.rule in reasons.DUPLICATE_RULES for error in row.errors)
+
+
+def count_reasons(invalid: list[InvalidRow]) -> dict[str, dict[str, int]]:
+    """Invalid rows by field and by rule: a row counts once under each field and each
+    rule it fails (so a row failing two fields counts under both)."""
+    by_field: Counter[str] = Counter()
+    by_rule: Counter[str] = Counter()
+    for row in invalid:
+        by_field.update({error.field for error in row.errors})
+        by_rule.update({error.rule for error in row.errors})
+    return {"field": dict(by_field), "rule": dict(by_rule)}
 
 
 def write_part(upload_id: str, index: int, header: Header, invalid: list[InvalidRow]) -> str | None:

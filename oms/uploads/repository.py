@@ -35,6 +35,7 @@ def chunks() -> Collection[dict[str, Any]]:
 
 
 EMPTY_COUNTS = {"rows": 0, "valid": 0, "invalid": 0, "duplicate": 0}
+EMPTY_INVALID_BY: dict[str, dict[str, int]] = {"field": {}, "rule": {}}
 
 
 @mongo.translating
@@ -198,6 +199,7 @@ def finish_chunk(
     index: int,
     counts: dict,
     by_hub: dict[str, int],
+    invalid_by: dict[str, dict[str, int]],
     part_key: str | None,
     seconds: float,
 ) -> bool:
@@ -210,6 +212,10 @@ def finish_chunk(
                 "status": str(ChunkStatus.DONE),
                 "counts": counts,
                 "by_hub": by_hub,
+                "invalid_by": {
+                    kind: {_field_safe(name): n for name, n in counted.items()}
+                    for kind, counted in invalid_by.items()
+                },
                 "part_key": part_key,
                 "error": None,
                 "seconds": round(seconds, 3),
@@ -252,8 +258,15 @@ def reset_failed_chunks(upload_id: str) -> list[int]:
 
 
 @mongo.translating
-def add_chunk_counts(upload_id: str, index: int, counts: dict, by_hub: dict[str, int]) -> None:
-    """Add a finished chunk's counts to its upload, once per chunk even if called again.
+def add_chunk_counts(
+    upload_id: str,
+    index: int,
+    counts: dict,
+    by_hub: dict[str, int],
+    invalid_by: dict[str, dict[str, int]],
+) -> None:
+    """Add a finished chunk's counts to its upload, once per chunk even if called again:
+    rows by outcome, orders by hub, invalid rows by field and by rule.
 
     The chunk index is pushed to ``counted_chunks`` in the same single-document update
     that increments, so the increment and its record cannot be separated by a crash.
@@ -265,14 +278,29 @@ def add_chunk_counts(upload_id: str, index: int, counts: dict, by_hub: dict[str,
         inc["order_counts.by_status.on_hold"] = valid
     for hub, count in by_hub.items():
         inc[f"order_counts.by_hub.{_field_safe(hub)}"] = count
+    upload_only = {  # not in /stats
+        f"invalid_by.{kind}.{_field_safe(name)}": n
+        for kind, counted in invalid_by.items()
+        for name, n in counted.items()
+        if n
+    }
     update: dict[str, Any] = {"$push": {"counted_chunks": index}, "$set": {"updated_at": now()}}
-    if inc:
-        update["$inc"] = inc
+    if inc or upload_only:
+        update["$inc"] = {**inc, **upload_only}
     counted = mongo.update_one(
         uploads(), {"_id": upload_id, "counted_chunks": {"$ne": index}}, update
     )
     if counted.modified_count:  # this call counted it: add it to /stats as well
         stats_counters.add({_stats_name(key): value for key, value in inc.items()})
+
+
+def invalid_by(upload: dict) -> dict[str, dict[str, int]]:
+    """The upload's invalid rows by field and by rule (of the chunks counted so far)."""
+    stored = upload.get("invalid_by") or {}
+    return {
+        kind: {stats_counters.unsafe(name): int(n) for name, n in (stored.get(kind) or {}).items()}
+        for kind in EMPTY_INVALID_BY
+    }
 
 
 def _stats_name(field: str) -> str:

@@ -159,6 +159,8 @@ def test_status_detail_matches_the_api(api_server, mixed):
     assert detail["upload"] == upload_id and detail["status"] == "completed"
     assert detail["file"].startswith("mixed.csv (")
     assert [number(detail[k]) for k in ("rows", "valid", "invalid", "duplicates")] == [10, 7, 3, 1]
+    assert detail["invalid by field"] == "order_id 1, quantity 1, sku 1"
+    assert {"duplicate 1", "unknown_sku 1"} <= set(detail["invalid by rule"].split(", "))
     as_json = run_oms("status", upload_id, "--json", api_url=api_server)
     assert json.loads(as_json.stdout) == get(api_server, f"/uploads/{upload_id}").json()
 

@@ -1,6 +1,7 @@
 """Human output helpers (no server)."""
 
 from oms.cli.output import Column, fields, page_footer, seconds, size, table, when
+from oms.cli.uploads import tally
 
 
 def test_table_aligns_columns_and_right_aligns_numbers():
@@ -39,3 +40,8 @@ def test_units():
     assert seconds(4.25) == "4.2 s"
     assert seconds(125) == "2 min 5 s"
     assert when("2025-03-01T10:00:00.123+05:30") == "2025-03-01 04:30:00"
+
+
+def test_tally_lists_the_largest_counts_first():
+    assert tally({"sku": 1, "quantity": 3, "hub_id": 1}) == "quantity 3, hub_id 1, sku 1"
+    assert tally({}) is None and tally(None) is None
