@@ -179,6 +179,22 @@ class PageSchema(Schema):
     )
 
 
+class InvalidRowSchema(Schema):
+    row_number = fields.Integer(
+        metadata={"description": "the source line where the row starts (the header is 1)"}
+    )
+    errors = fields.String(metadata={"description": "every reason, as in the invalid file"})
+    cells = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "the row's cells by column, as in the invalid file"},
+    )
+
+
+class InvalidRowPageSchema(PageSchema):
+    items = fields.List(fields.Nested(InvalidRowSchema))
+
+
 class UploadListArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf([str(s) for s in UploadStatus]))
 

@@ -13,6 +13,8 @@ from flask_smorest import Blueprint
 from oms import dispatch
 from oms.api.pagination import page_body
 from oms.api.schemas import (
+    InvalidRowPageSchema,
+    PageArgsSchema,
     UploadAcceptedSchema,
     UploadArgsSchema,
     UploadListArgsSchema,
@@ -24,6 +26,7 @@ from oms.orders import counts as order_counts
 from oms.pipeline import schedule
 from oms.pipeline.retry import RetryAction, plan_retry
 from oms.uploads import repository as repo
+from oms.uploads.invalid_rows import invalid_rows
 from oms.uploads.listing import list_uploads
 from oms.uploads.receive import UploadRefused, receive_upload
 from oms.uploads.status import UploadStatus
@@ -116,6 +119,19 @@ class UploadById(MethodView):
     def get(self, upload_id: str) -> dict[str, Any]:
         """Progress of one upload: status, chunks, counts so far, timings, invalid file."""
         return present(repo.get_upload(upload_id))
+
+
+@blp.route("/uploads/<upload_id>/invalid-rows")
+class InvalidRows(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, InvalidRowPageSchema)
+    @blp.alt_response(404, description="no such upload")
+    def get(self, args: dict[str, Any], upload_id: str) -> dict[str, Any]:
+        """The upload's invalid rows with their reasons, in file order, from the chunks
+        done so far (so it fills while the upload runs). Follow ``next`` for the next
+        page (null: no more rows yet)."""
+        page = invalid_rows(upload_id, args["page_size"], args.get("cursor"))
+        return page_body(page, lambda item: item, args)
 
 
 def present(upload: dict) -> dict:

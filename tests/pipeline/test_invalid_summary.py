@@ -37,6 +37,35 @@ def test_invalid_rows_are_counted_by_field_and_rule_across_chunks(api, pipeline)
     assert again["invalid_by"] == upload["invalid_by"]
     assert again["counts"] == upload["counts"]
 
+    # the invalid rows themselves, a page at a time in file order
+    pages, cursor = [], None
+    while True:
+        query = {"page_size": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get(f"/uploads/{upload['upload_id']}/invalid-rows", query_string=query)
+        assert page.status_code == 200
+        body = page.get_json()
+        pages.append([item["row_number"] for item in body["items"]])
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert pages == [[3, 4], [6, 7], [9]]  # rows 1, 2, 4, 5, 7 (the header is line 1)
+    first = api.get(f"/uploads/{upload['upload_id']}/invalid-rows").get_json()["items"]
+    assert first[0]["cells"]["customer_name"] == "" and "customer_name" in first[0]["errors"]
+    assert first[1]["cells"]["sku"] == "NO-SUCH-SKU" and "unknown SKU" in first[1]["errors"]
+    assert (
+        first[4]["cells"]["order_id"] == rows[0]["order_id"] and "duplicate" in first[4]["errors"]
+    )
+
+
+def test_invalid_rows_of_an_unknown_upload_or_with_a_forged_cursor_are_refused(api, pipeline):
+    assert api.get("/uploads/no-such-upload/invalid-rows").status_code == 404
+    rows = [valid_row(0, prefix="FORGE", sku="NO-SUCH-SKU")]
+    upload_id = wait_for_upload(api, upload_bytes(api, "f.csv", to_csv(rows))["upload_id"])[
+        "upload_id"
+    ]
+    forged = api.get(f"/uploads/{upload_id}/invalid-rows", query_string={"cursor": "bm90LWpzb24"})
+    assert forged.status_code == 422 and "cursor" in forged.get_json()["fields"]["query"]
+
 
 def test_an_upload_without_invalid_rows_has_empty_counts(api, pipeline):
     rows = [valid_row(n, prefix="CLEAN") for n in range(3)]
