@@ -128,6 +128,52 @@ def test_upload_shows_progress_counts_and_invalid_rows(api_server, page, tmp_pat
     assert target.stat().st_size > 10_000
 
 
+def test_what_is_wrong_shows_the_counts_as_bars_and_pages_through_the_rows(
+    api_server, page, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from tests.pipeline.rows import to_csv, valid_row
+
+    rows = [valid_row(n, prefix="WRONG" + uuid.uuid4().hex[:4]) for n in range(30)]
+    for n in range(0, 30, 2):  # 15 invalid rows: 15 unknown SKUs, 5 of them empty names too
+        rows[n]["sku"] = f"NO-SUCH-SKU-{n}"
+        if n % 3 == 0:
+            rows[n]["customer_name"] = ""
+    path = tmp_path / "what-is-wrong.csv"
+    path.write_bytes(to_csv(rows))
+
+    page.goto(f"{api_server}/")
+    page.set_input_files("#file-input", path)
+    upload_id = wait_for_terminal(page)
+    upload = requests.get(f"{api_server}/uploads/{upload_id}", timeout=10).json()
+    assert upload["invalid_by"]["field"] == {"sku": 15, "customer_name": 5}
+
+    expect(page.locator("#wrong")).to_be_visible()
+    bars = page.locator("#chart-field .bars__item")
+    expect(bars).to_have_count(2)
+    expect(bars.locator(".bars__label")).to_have_text(["sku", "customer_name"])
+    expect(bars.locator(".bars__value")).to_have_text(["15", "5"])
+    expect(page.locator("#chart-rule .bars__label")).to_have_text(["unknown_sku", "empty"])
+
+    lines = page.locator("#invalid-body tr td:first-child")
+    expect(lines).to_have_text([str(n + 2) for n in range(0, 20, 2)])  # the first 10
+    expect(page.locator("#invalid-body tr").first).to_contain_text("unknown SKU")
+    target = (
+        ROOT / "docs" / "invalid-summary.png"
+        if os.environ.get("OMS_UPDATE_SCREENSHOT")
+        else tmp_path / "wrong.png"
+    )
+    page.locator("#current").screenshot(path=str(target))
+    assert target.stat().st_size > 10_000
+
+    page.locator("#invalid-next").click()
+    expect(lines).to_have_text([str(n + 2) for n in range(20, 30, 2)])  # the other 5
+    expect(page.locator("#invalid-next")).to_be_hidden()
+    page.locator("#invalid-first").click()
+    expect(lines.first).to_have_text("2")
+
+
 def test_refused_file_names_its_missing_columns(api_server, settings, page, tmp_path):
     from playwright.sync_api import expect
 

@@ -341,6 +341,8 @@
       }
     }
 
+    renderWrong(upload);
+
     const errorBox = $("current-error");
     if (upload.error && (status === "failed" || status === "rejected")) {
       errorBox.textContent = upload.error;
@@ -369,6 +371,79 @@
       $("current-status").textContent = `${upload.filename} ${STATUS_TEXT[status] || status}${detail}`;
     }
   }
+
+  // ---------------------------------------------------------------- what is wrong
+
+  const INVALID_PAGE = 10;
+  const wrong = { uploadId: null, shown: -1, cursor: null, next: null };
+
+  function renderBars(list, counted) {
+    const entries = Object.entries(counted || {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    const top = entries.length ? entries[0][1] : 1;
+    list.replaceChildren(...entries.map(([name, n]) => {
+      const item = document.createElement("li");
+      item.className = "bars__item";
+      const label = document.createElement("span");
+      label.className = "bars__label";
+      label.textContent = name;
+      const track = document.createElement("span");
+      track.className = "bars__track";
+      const fill = document.createElement("span");
+      fill.className = "bars__fill";
+      fill.style.width = `${Math.max(2, Math.round((n / top) * 100))}%`;
+      track.append(fill);
+      const value = document.createElement("span");
+      value.className = "bars__value num";
+      value.textContent = number(n);
+      item.append(label, track, value);
+      item.setAttribute("aria-label", `${name}: ${number(n)} rows`);
+      return item;
+    }));
+  }
+
+  function renderWrong(upload) {
+    const invalid = (upload.counts || {}).invalid || 0;
+    $("wrong").hidden = !invalid;
+    if (!invalid) return;
+    const by = upload.invalid_by || {};
+    renderBars($("chart-field"), by.field);
+    renderBars($("chart-rule"), by.rule);
+    if (wrong.uploadId !== upload.upload_id) {
+      Object.assign(wrong, { uploadId: upload.upload_id, shown: -1, cursor: null, next: null });
+    }
+    // The first page follows the upload while it runs; a later page stays as it is.
+    if (wrong.cursor === null && wrong.shown !== invalid) {
+      wrong.shown = invalid;
+      loadInvalidRows(upload.status_url, null);
+    }
+  }
+
+  async function loadInvalidRows(statusUrl, cursor) {
+    const query = new URLSearchParams({ page_size: String(INVALID_PAGE) });
+    if (cursor) query.set("cursor", cursor);
+    let page;
+    try {
+      page = await apiJson(`${statusUrl}/invalid-rows?${query}`);
+    } catch (error) {
+      return; // the counts above still say how many; the next poll tries again
+    }
+    wrong.cursor = cursor;
+    wrong.next = page.next;
+    wrong.statusUrl = statusUrl;
+    $("invalid-body").replaceChildren(...page.items.map((row) => {
+      const tr = document.createElement("tr");
+      tr.append(cell(number(row.row_number), "num"), cell(row.cells.order_id || ""), cell(row.errors));
+      return tr;
+    }));
+    $("invalid-next").hidden = !page.next;
+    $("invalid-first").hidden = !cursor;
+  }
+
+  $("invalid-next").addEventListener("click", () => loadInvalidRows(wrong.statusUrl, wrong.next));
+  $("invalid-first").addEventListener("click", () => {
+    wrong.shown = -1;
+    loadInvalidRows(wrong.statusUrl, null);
+  });
 
   // ---------------------------------------------------------------- recent uploads
 
