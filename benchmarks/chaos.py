@@ -185,7 +185,8 @@ def upload(client: Any, path: Path, chunk_rows: int) -> str:
     with path.open("rb") as handle:
         response = client.post(
             "/upload",
-            query_string={"chunk_rows": chunk_rows},
+            # every scenario uploads the same generated file: each must run
+            query_string={"chunk_rows": chunk_rows, "force": "true"},
             data={"file": (handle, path.name, "text/csv")},
             content_type="multipart/form-data",
         )

@@ -39,6 +39,8 @@ class ApiErrorSchema(Schema):
     retry_after = fields.Integer(
         metadata={"description": "seconds until this address may try again (also Retry-After)"}
     )
+    upload_id = fields.String(metadata={"description": "the earlier upload of the same file"})
+    status_url = fields.String(metadata={"description": "where that earlier upload is"})
 
 
 # Identifiers and cursors in a query: bounded, and no control characters (a NUL cannot
@@ -120,6 +122,13 @@ class UploadSchema(Schema):
 
 
 class UploadArgsSchema(Schema):
+    force = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "upload even when a completed upload had exactly this content "
+            "(without it: 409 naming that upload)"
+        },
+    )
     chunk_rows = fields.Integer(
         validate=validate.Range(min=1, max=20_000),
         metadata={

@@ -57,9 +57,14 @@ class Upload(MethodView):
     @blp.alt_response(408, description="the body stopped arriving (no byte for 60 s)")
     @blp.alt_response(413, description="larger than OMS_MAX_UPLOAD_BYTES")
     @blp.alt_response(415, description="not a CSV file")
+    @blp.alt_response(409, description="a completed upload had the same content (see `force`)")
     @blp.alt_response(422, description="required columns missing (named in the message)")
-    def post(self, chunk_rows: int | None = None) -> tuple[dict[str, Any], int, dict[str, str]]:
-        """Upload an order CSV (multipart field ``file``); processing starts at once."""
+    def post(
+        self, chunk_rows: int | None = None, force: bool = False
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Upload an order CSV (multipart field ``file``); processing starts at once.
+        A file whose content a completed upload already had is refused with 409 naming
+        that upload, unless ``force``."""
         settings = get_settings()
         if chunk_rows is not None and chunk_rows < settings.min_chunk_rows:
             message = f"chunk_rows must be at least {settings.min_chunk_rows}"
@@ -67,7 +72,10 @@ class Upload(MethodView):
                 422, "validation_error", message, fields={"query": {"chunk_rows": [message]}}
             )
         received = receive_upload(
-            request.stream, request.content_type or "", settings.max_upload_bytes
+            request.stream,
+            request.content_type or "",
+            settings.max_upload_bytes,
+            refuse=None if force else refuse_repeated_file,
         )
         repo.create_upload(
             received.upload_id,
@@ -99,6 +107,24 @@ class Upload(MethodView):
             202,
             {"Location": status_url},
         )
+
+
+def refuse_repeated_file(sha256: str) -> None:
+    """409 when a completed upload had exactly this content (its rows would all come back
+    as duplicates)."""
+    earlier = repo.completed_upload_with(sha256)
+    if earlier is None:
+        return
+    when = earlier["created_at"].strftime("%Y-%m-%d %H:%M UTC")
+    raise UploadRefused(
+        409,
+        "same_file",
+        f"this file was uploaded before: upload {earlier['_id']} ({earlier['filename']}, "
+        f"{when}) had exactly this content and completed; its orders are stored. "
+        "Send it with ?force=true if you mean to upload it again",
+        upload_id=earlier["_id"],
+        status_url=url_for("uploads.UploadById", upload_id=earlier["_id"]),
+    )
 
 
 @blp.route("/uploads")

@@ -32,13 +32,17 @@ class ApiClient:
         if api_key:
             self.session.headers["X-API-Key"] = api_key
 
-    def upload(self, body: MultipartFile, chunk_rows: int | None = None) -> dict:
+    def upload(
+        self, body: MultipartFile, chunk_rows: int | None = None, force: bool = False
+    ) -> dict:
         """POST /upload, streaming ``body``; returns the accepted upload (202)."""
-        params = {"chunk_rows": chunk_rows} if chunk_rows else None
+        params: dict[str, object] = {"chunk_rows": chunk_rows} if chunk_rows else {}
+        if force:
+            params["force"] = "true"
         return self._json(
             "POST",
             "/upload",
-            params=params,
+            params=params or None,
             data=body,
             headers={"Content-Type": body.content_type},
             timeout=(CONNECT_TIMEOUT_S, UPLOAD_READ_TIMEOUT_S),

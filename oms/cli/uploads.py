@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from oms.cli.client import ApiClient
-from oms.cli.errors import ExitCode, NotFound
+from oms.cli.errors import ApiRefused, ExitCode, NotFound
 from oms.cli.multipart import MultipartFile
 from oms.cli.output import (
     Column,
@@ -39,6 +39,11 @@ from oms.uploads.status import TERMINAL, UploadStatus
     help="Rows per chunk task (default: the API's OMS_CHUNK_ROWS).",
 )
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Upload even when a completed upload had exactly this file (else refused).",
+)
+@click.option(
     "--wait/--no-wait",
     default=True,
     show_default=True,
@@ -51,6 +56,7 @@ def upload(
     client: ApiClient,
     file: Path,
     chunk_rows: int | None,
+    force: bool,
     wait: bool,
     timeout_s: float,
     as_json: bool,
@@ -61,7 +67,16 @@ def upload(
     invalid and duplicate rows and how to download the invalid ones. Exits 0 when the
     upload completed, 1 when it failed or was rejected.
     """
-    accepted = send_file(client, file, chunk_rows)
+    try:
+        accepted = send_file(client, file, chunk_rows, force)
+    except ApiRefused as refused:
+        if refused.code == "same_file":
+            earlier = refused.body.get("upload_id")
+            refused.details += [
+                f"see it with: oms status {earlier}",
+                f"upload it again anyway: oms upload {file} --force",
+            ]
+        raise
     upload_id = accepted["upload_id"]
     if not wait:
         if as_json:
@@ -82,7 +97,7 @@ def upload(
     finish(wait_for_upload(client, upload_id, timeout_s), as_json)
 
 
-def send_file(client: ApiClient, file: Path, chunk_rows: int | None) -> dict:
+def send_file(client: ApiClient, file: Path, chunk_rows: int | None, force: bool = False) -> dict:
     """POST the file with a progress bar of bytes sent on stderr."""
     total = file.stat().st_size
     with click.progressbar(
@@ -97,7 +112,7 @@ def send_file(client: ApiClient, file: Path, chunk_rows: int | None) -> dict:
         def on_block(n: int) -> None:
             bar.update(n, f"{size(bar.pos + n)} of {size(total)}")
 
-        return client.upload(MultipartFile(file, on_block=on_block), chunk_rows)
+        return client.upload(MultipartFile(file, on_block=on_block), chunk_rows, force)
 
 
 def finish(upload: dict, as_json: bool) -> None:

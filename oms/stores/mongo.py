@@ -72,7 +72,7 @@ MAX_BULK_OPERATIONS = 10
 # never looked up by _id: every index costs each insert and update its own entry.)
 LOOKUPS: dict[str, tuple[str, ...]] = {
     "orders": ("order_id", "block", "backorder_key", "outbox", "release_pending"),
-    "uploads": ("_id", "seq", "block", "status"),
+    "uploads": ("_id", "seq", "block", "status", "sha256"),
     "chunks": ("_id", "upload_id"),
     "counters": ("_id",),
     "finalizer_checkpoints": ("_id",),
@@ -90,6 +90,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel("seq", unique=True, name="seq_unique"),
         IndexModel("block", name="block"),
         IndexModel("status", name="status"),
+        IndexModel("sha256", name="sha256"),
     ],
     "chunks": [IndexModel([("upload_id", 1), ("index", 1)], name="upload_chunk")],
 }

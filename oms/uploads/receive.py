@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -59,9 +60,15 @@ def safe_filename(name: str) -> str:
 
 
 def receive_upload(
-    stream: IO[bytes], content_type: str, max_bytes: int, field: str = "file"
+    stream: IO[bytes],
+    content_type: str,
+    max_bytes: int,
+    field: str = "file",
+    refuse: Callable[[str], None] | None = None,
 ) -> ReceivedFile:
-    """Read the multipart body from ``stream``; store its ``field`` file in S3."""
+    """Read the multipart body from ``stream``; store its ``field`` file in S3.
+    ``refuse`` is given the file's sha256 once it is read, before the file is stored:
+    it raises UploadRefused to refuse the file (nothing stays in S3)."""
     mimetype, options = parse_options_header(content_type or "")
     if mimetype != "multipart/form-data":
         raise UploadRefused(
@@ -106,7 +113,7 @@ def receive_upload(
                 break
         if receiver is None:
             raise UploadRefused(400, "no_file", f"the request has no file field '{field}'")
-        return receiver.finish()
+        return receiver.finish(refuse)
     except BaseException:
         if receiver is not None:
             receiver.abort()
@@ -152,10 +159,12 @@ class _FileReceiver:
         self.writer.write(bytes(self.head))
         self.head = bytearray()
 
-    def finish(self) -> ReceivedFile:
+    def finish(self, refuse: Callable[[str], None] | None) -> ReceivedFile:
         if self.writer is None:
             self._start()
         assert self.writer is not None and self.header is not None  # both set by _start
+        if refuse is not None:
+            refuse(self.digest.hexdigest())  # raising here aborts the S3 upload
         self.writer.complete()
         return ReceivedFile(
             self.upload_id, self.filename, self.key, self.size, self.digest.hexdigest(), self.header

@@ -294,6 +294,12 @@ def add_chunk_counts(
         stats_counters.add({_stats_name(key): value for key, value in inc.items()})
 
 
+@mongo.translating
+def completed_upload_with(sha256: str) -> dict[str, Any] | None:
+    """A completed upload whose file had this sha256 (equalities: index-served)."""
+    return uploads().find_one({"sha256": sha256, "status": str(UploadStatus.COMPLETED)})
+
+
 def invalid_by(upload: dict) -> dict[str, dict[str, int]]:
     """The upload's invalid rows by field and by rule (of the chunks counted so far)."""
     stored = upload.get("invalid_by") or {}

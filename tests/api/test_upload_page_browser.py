@@ -174,6 +174,43 @@ def test_what_is_wrong_shows_the_counts_as_bars_and_pages_through_the_rows(
     expect(lines.first).to_have_text("2")
 
 
+def test_the_same_file_again_is_refused_and_can_be_shown_or_sent_anyway(
+    api_server, settings, page, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from tests.pipeline.rows import to_csv, valid_row
+
+    path = tmp_path / "twice.csv"
+    path.write_bytes(
+        to_csv([valid_row(n, prefix="PAGE2X" + uuid.uuid4().hex[:4]) for n in range(3)])
+    )
+    page.goto(f"{api_server}/")
+    page.set_input_files("#file-input", path)
+    first = wait_for_terminal(page)
+    before = Written.now(settings)
+
+    page.set_input_files("#file-input", path)
+
+    alert = page.locator("#upload-error")
+    expect(alert).to_be_visible()
+    expect(page.locator("#upload-error-title")).to_have_text("This file was uploaded before")
+    expect(alert).to_contain_text(first)
+    assert_nothing_written(settings, before)
+
+    page.locator("#repeat-show").click()
+    expect(page.locator("#current")).to_have_attribute("data-upload-id", first)
+    expect(page.locator("#current-badge")).to_have_text("Completed")
+
+    page.set_input_files("#file-input", path)
+    expect(page.locator("#repeat-force")).to_be_visible()
+    page.locator("#repeat-force").click()
+    second = wait_for_terminal(page)
+    assert second != first
+    upload = requests.get(f"{api_server}/uploads/{second}", timeout=10).json()
+    assert upload["counts"]["duplicate"] == 3  # it meant it: its rows are duplicates now
+
+
 def test_refused_file_names_its_missing_columns(api_server, settings, page, tmp_path):
     from playwright.sync_api import expect
 

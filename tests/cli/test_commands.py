@@ -149,6 +149,24 @@ def test_waiting_past_the_timeout_exits_5(api_server, tmp_path):
     assert _wait(api_server, upload_id)["status"] == "completed"
 
 
+def test_the_same_file_again_is_refused_with_its_earlier_upload_unless_forced(
+    api_server, mixed, tmp_path
+):
+    again = tmp_path / "again.csv"
+    again.write_bytes(to_csv(mixed["rows"]))  # the very bytes of the mixed upload
+    earlier = mixed["upload"]["upload_id"]
+
+    refused = run_oms("upload", str(again), api_url=api_server)
+    forced = run_oms("upload", str(again), "--force", "--no-wait", "--json", api_url=api_server)
+
+    assert refused.returncode == 3, refused.stderr
+    assert earlier in refused.stderr and "uploaded before" in refused.stderr
+    assert f"oms status {earlier}" in refused.stderr
+    assert f"oms upload {again} --force" in refused.stderr
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(forced.stdout)["upload_id"] != earlier
+
+
 def test_status_detail_matches_the_api(api_server, mixed):
     upload_id = mixed["upload"]["upload_id"]
 

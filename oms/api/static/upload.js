@@ -20,6 +20,7 @@
     not_csv: "This is not a CSV file",
     not_multipart: "The file could not be sent",
     missing_columns: "Required columns are missing",
+    same_file: "This file was uploaded before",
     unauthorized: "An API key is needed",
     forbidden: "The API key was refused",
   };
@@ -129,10 +130,10 @@
   }
 
   /** POST the file as multipart/form-data, reporting upload progress to onProgress(0..1). */
-  function sendFile(file, onProgress) {
+  function sendFile(file, onProgress, force) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", uploadUrl);
+      xhr.open("POST", force ? `${uploadUrl}?force=true` : uploadUrl);
       xhr.setRequestHeader("Accept", "application/json");
       const key = currentKey();
       if (key) xhr.setRequestHeader(KEY_HEADER, key);
@@ -208,8 +209,29 @@
       }
     }
     $("missing-block").hidden = !list.children.length;
+    const repeat = error.code === "same_file" && error.payload ? error.payload : null;
+    $("repeat-block").hidden = !repeat;
+    refused.earlierUrl = repeat ? repeat.status_url : null;
     box.hidden = false;
   }
+
+  // The file last refused (for "Upload it again anyway") and the upload it repeats.
+  const refused = { file: null, earlierUrl: null };
+
+  $("repeat-force").addEventListener("click", () => {
+    if (refused.file) startUpload(refused.file, true);
+  });
+  $("repeat-show").addEventListener("click", () => {
+    if (!refused.earlierUrl) return;
+    $("upload-error").hidden = true;
+    const current = $("current");
+    current.hidden = false;
+    $("current-title").textContent = refused.file ? refused.file.name : "";
+    $("current-meta").textContent = "uploaded before";
+    $("transfer-label").textContent = "Uploaded";
+    setTransfer(1);
+    follow(refused.earlierUrl, ++generation);
+  });
 
   function resetCurrent(file) {
     const current = $("current");
@@ -235,8 +257,9 @@
     $("transfer-value").textContent = `${percent}%`;
   }
 
-  async function startUpload(file) {
+  async function startUpload(file, force = false) {
     if (!file || transferring) return;
+    refused.file = file;
     const mine = ++generation;
     $("upload-error").hidden = true;
     resetCurrent(file);
@@ -245,7 +268,7 @@
     let result;
     try {
       for (;;) {
-        result = await sendFile(file, setTransfer);
+        result = await sendFile(file, setTransfer, force);
         if ((result.status === 401 || result.status === 403) && await askKey(result.status)) {
           setTransfer(0);
           continue;
