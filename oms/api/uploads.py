@@ -56,7 +56,7 @@ class Upload(MethodView):
     @blp.alt_response(400, description="empty file, no file field, or a malformed multipart body")
     @blp.alt_response(408, description="the body stopped arriving (no byte for 60 s)")
     @blp.alt_response(413, description="larger than OMS_MAX_UPLOAD_BYTES")
-    @blp.alt_response(415, description="not a CSV file")
+    @blp.alt_response(415, description="not a CSV file, or an .xlsx that is not a workbook")
     @blp.alt_response(409, description="a completed upload had the same content (see `force`)")
     @blp.alt_response(422, description="required columns missing (named in the message)")
     def post(

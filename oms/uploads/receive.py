@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import IO, Any
 
 from werkzeug.http import parse_options_header
@@ -22,7 +24,7 @@ from oms.config import get_settings
 from oms.errors import OMSError
 from oms.ingest.header import HEAD_BYTES, Header, HeaderError, read_header
 from oms.stores import s3
-from oms.uploads import keys
+from oms.uploads import keys, spreadsheet
 
 READ_BYTES = 256 * 1024
 CSV_TYPES = {
@@ -79,7 +81,7 @@ def receive_upload(
         raise UploadRefused(400, "bad_request", "multipart body without a boundary")
     # The limit bounds the decoder's buffer (one read plus a partial event), not the file.
     decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=4 * READ_BYTES, max_parts=16)
-    receiver: _FileReceiver | None = None
+    receiver: _FileReceiver | _SpreadsheetReceiver | None = None
     in_file = False
     done = False
     try:
@@ -101,7 +103,7 @@ def receive_upload(
                 if isinstance(event, File):
                     in_file = event.name == field and receiver is None
                     if in_file:
-                        receiver = _FileReceiver(event, max_bytes)
+                        receiver = _receiver_for(event, max_bytes)
                 elif isinstance(event, Data):
                     if in_file and receiver is not None:
                         receiver.write(event.data)
@@ -120,19 +122,28 @@ def receive_upload(
         raise
 
 
+def _receiver_for(event: File, max_bytes: int) -> _FileReceiver | _SpreadsheetReceiver:
+    filename = safe_filename(event.filename)
+    part_type = parse_options_header(event.headers.get("Content-Type", ""))[0]
+    if spreadsheet.is_spreadsheet(filename, part_type):
+        return _SpreadsheetReceiver(filename, max_bytes)
+    if not filename.lower().endswith(".csv") and part_type not in CSV_TYPES - {""}:
+        raise UploadRefused(
+            415,
+            "not_csv",
+            f"{filename!r} is not a CSV file (expected a .csv file, or an .xlsx workbook)",
+        )
+    return _FileReceiver(filename, max_bytes)
+
+
 class _FileReceiver:
     """Holds the first bytes until they are checked, then streams to S3."""
 
-    def __init__(self, event: File, max_bytes: int) -> None:
-        self.filename = safe_filename(event.filename)
-        part_type = parse_options_header(event.headers.get("Content-Type", ""))[0]
-        if not self.filename.lower().endswith(".csv") and part_type not in CSV_TYPES - {""}:
-            raise UploadRefused(
-                415, "not_csv", f"{self.filename!r} is not a CSV file (expected a .csv file)"
-            )
+    def __init__(self, filename: str, max_bytes: int, stored_as: str | None = None) -> None:
+        self.filename = filename
         self.max_bytes = max_bytes
         self.upload_id = uuid.uuid4().hex
-        self.key = keys.upload_key(self.upload_id, self.filename)
+        self.key = keys.upload_key(self.upload_id, stored_as or filename)
         self.size = 0
         self.digest = hashlib.sha256()
         self.head = bytearray()
@@ -173,6 +184,49 @@ class _FileReceiver:
     def abort(self) -> None:
         if self.writer is not None:
             self.writer.abort()
+
+
+class _SpreadsheetReceiver:
+    """An .xlsx file: spooled to a temporary file as it arrives (a workbook is a zip,
+    read from its end), then its first sheet streamed, as CSV, through a _FileReceiver
+    (oms/uploads/spreadsheet.py). The upload's sha256 is the workbook's."""
+
+    def __init__(self, filename: str, max_bytes: int) -> None:
+        self.filename = filename
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.digest = hashlib.sha256()
+        self.spool = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 (closed in finish/abort)
+        self.csv: _FileReceiver | None = None
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise UploadRefused(
+                413, "too_large", f"the file is larger than the limit of {self.max_bytes} bytes"
+            )
+        self.digest.update(data)
+        self.spool.write(data)
+
+    def finish(self, refuse: Callable[[str], None] | None) -> ReceivedFile:
+        sha256 = self.digest.hexdigest()
+        if refuse is not None:
+            refuse(sha256)
+        self.spool.flush()
+        self.csv = _FileReceiver(self.filename, self.max_bytes, stored_as=f"{self.filename}.csv")
+        try:
+            for block in spreadsheet.csv_blocks(Path(self.spool.name)):
+                self.csv.write(block)
+        except spreadsheet.NotAWorkbook as exc:
+            raise UploadRefused(415, "not_xlsx", f"{self.filename}: {exc}") from exc
+        received = self.csv.finish(None)
+        self.spool.close()
+        return replace(received, sha256=sha256)
+
+    def abort(self) -> None:
+        if self.csv is not None:
+            self.csv.abort()
+        self.spool.close()
 
 
 def check_head(head: bytes, filename: str) -> Header:

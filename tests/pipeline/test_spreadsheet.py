@@ -1,0 +1,97 @@
+"""An .xlsx upload: its first sheet becomes the CSV the pipeline reads, numbers and dates
+as an operator sees them in Excel."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from oms.uploads.spreadsheet import cell_text
+from tests.namespaces import Written, assert_nothing_written
+from tests.pipeline.helpers import wait_for_upload
+from tests.pipeline.rows import COLUMNS, valid_row
+
+
+def workbook(rows: list[dict], path: Path) -> bytes:
+    """A workbook whose first sheet has the rows with Excel's own types: quantities and
+    prices as numbers (a whole number stored as a float too), dates as dates."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Orders"
+    sheet.append(COLUMNS)
+    for n, row in enumerate(rows):
+        cells: list[object] = [row[name] for name in COLUMNS]
+        cells[COLUMNS.index("quantity")] = (
+            float(row["quantity"]) if n == 0 else int(row["quantity"])
+        )
+        cells[COLUMNS.index("unit_price")] = float(row["unit_price"])
+        cells[COLUMNS.index("total_amount")] = float(row["total_amount"])
+        cells[COLUMNS.index("order_date")] = datetime(2025, 3, 1 + n)
+        sheet.append(cells)
+        if n == 1:
+            sheet.append([None] * len(COLUMNS))  # an empty, formatted row: left out
+    book.create_sheet("Notes").append(["not", "orders"])  # only the first sheet is read
+    book.save(path)
+    return path.read_bytes()
+
+
+def post(api, data: bytes, name: str):
+    return api.post(
+        "/upload",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.integration
+def test_an_xlsx_upload_goes_through_the_pipeline_with_excels_numbers_and_dates(
+    api, pipeline, tmp_path
+):
+    rows = [valid_row(n, prefix="XLSX") for n in range(4)]
+    data = workbook(rows, tmp_path / "orders.xlsx")
+
+    response = post(api, data, "orders.xlsx")
+
+    assert response.status_code == 202, response.get_json()
+    upload = wait_for_upload(api, response.get_json()["upload_id"])
+    assert upload["status"] == "completed", upload
+    assert upload["filename"] == "orders.xlsx"
+    assert upload["counts"] == {"rows": 4, "valid": 4, "invalid": 0, "duplicate": 0}
+    import hashlib
+
+    assert upload["sha256"] == hashlib.sha256(data).hexdigest()  # the workbook's own
+    first = api.get(f"/orders/{rows[0]['order_id']}").get_json()
+    assert first["item"]["quantity"] == int(rows[0]["quantity"])  # stored as 1.0 in Excel
+    assert first["order_date"].startswith("2025-03-01")
+    fourth = api.get(f"/orders/{rows[3]['order_id']}").get_json()
+    assert fourth["order_date"].startswith("2025-03-04")
+    assert fourth["item"]["unit_price"] == rows[3]["unit_price"]
+
+
+@pytest.mark.integration
+def test_a_file_named_xlsx_that_is_no_workbook_is_refused(api, pipeline, settings):
+    before = Written.now(settings)
+
+    response = post(api, b"order_id,sku\n1,2\n", "orders.xlsx")
+
+    assert response.status_code == 415
+    body = response.get_json()
+    assert body["code"] == "not_xlsx" and "Excel workbook" in body["message"]
+    assert_nothing_written(settings, before)
+
+
+def test_cells_are_written_as_excel_shows_them():
+    assert cell_text(3.0) == "3"
+    assert cell_text(10.25) == "10.25"
+    assert cell_text(7) == "7"
+    assert cell_text(None) == ""
+    assert cell_text(True) == "true"
+    assert cell_text(datetime(2025, 3, 1)) == "2025-03-01"
+    assert cell_text(datetime(2025, 3, 1, 14, 30)) == "2025-03-01 14:30:00"
+    assert cell_text(date(2025, 3, 1)) == "2025-03-01"
+    assert cell_text(time(9, 5)) == "09:05:00"
+    assert cell_text(" text ") == " text "
