@@ -13,6 +13,7 @@ from oms.orders.commands import NoStock
 from oms.orders.workflow import TransitionRefused
 from oms.pipeline.retry import NotRetryable
 from oms.stores.pages import InvalidCursor
+from oms.uploads.mappings import BadMapping
 from oms.uploads.receive import UploadRefused
 
 CODES = {
@@ -44,6 +45,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(UploadRefused)
     def refused(exc: UploadRefused) -> Response:
         return error_response(exc.status, exc.code, exc.message, **exc.details)
+
+    @app.errorhandler(BadMapping)
+    def bad_mapping(exc: BadMapping) -> Response:
+        return error_response(422, exc.code, exc.message)
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound) -> Response:

@@ -93,6 +93,13 @@ class UploadSchema(Schema):
     error = fields.String(allow_none=True)
     error_code = fields.String(allow_none=True)
     counts = fields.Nested(CountsSchema)
+    mapping = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        allow_none=True,
+        metadata={"description": "the column mapping the file was read with (file -> OMS)"},
+    )
+    mapping_name = fields.String(allow_none=True)
     invalid_by = fields.Nested(
         InvalidBySchema,
         metadata={
@@ -121,7 +128,32 @@ class UploadSchema(Schema):
     duration_s = fields.Float(allow_none=True)
 
 
+class MappingArgsSchema(Schema):
+    columns = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=200)),
+        values=fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        metadata={"description": 'file column -> OMS column, e.g. {"sku_id": "sku"}'},
+    )
+
+
+class MappingSchema(Schema):
+    name = fields.String()
+    columns = fields.Dict(keys=fields.String(), values=fields.String())
+    saved_at = fields.DateTime()
+
+
 class UploadArgsSchema(Schema):
+    mapping = fields.String(
+        validate=validate.Length(min=2, max=4000),
+        metadata={
+            "description": "a column mapping for this file: a JSON object of file column -> "
+            'OMS column, e.g. {"sku_id": "sku", "price": "unit_price"}'
+        },
+    )
+    mapping_name = fields.String(
+        validate=_IDENTIFIER, metadata={"description": "the name of a saved mapping to use"}
+    )
     force = fields.Boolean(
         load_default=False,
         metadata={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -22,9 +23,11 @@ from oms.api.schemas import (
     UploadSchema,
 )
 from oms.config import get_settings
+from oms.errors import NotFound
 from oms.orders import counts as order_counts
 from oms.pipeline import schedule
 from oms.pipeline.retry import RetryAction, plan_retry
+from oms.uploads import mappings
 from oms.uploads import repository as repo
 from oms.uploads.invalid_rows import invalid_rows
 from oms.uploads.listing import list_uploads
@@ -60,7 +63,11 @@ class Upload(MethodView):
     @blp.alt_response(409, description="a completed upload had the same content (see `force`)")
     @blp.alt_response(422, description="required columns missing (named in the message)")
     def post(
-        self, chunk_rows: int | None = None, force: bool = False
+        self,
+        chunk_rows: int | None = None,
+        force: bool = False,
+        mapping: str | None = None,
+        mapping_name: str | None = None,
     ) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Upload an order CSV (multipart field ``file``); processing starts at once.
         A file whose content a completed upload already had is refused with 409 naming
@@ -71,11 +78,13 @@ class Upload(MethodView):
             raise UploadRefused(
                 422, "validation_error", message, fields={"query": {"chunk_rows": [message]}}
             )
+        columns = column_mapping(mapping, mapping_name)
         received = receive_upload(
             request.stream,
             request.content_type or "",
             settings.max_upload_bytes,
             refuse=None if force else refuse_repeated_file,
+            mapping=columns,
         )
         repo.create_upload(
             received.upload_id,
@@ -84,6 +93,8 @@ class Upload(MethodView):
             size=received.size,
             sha256=received.sha256,
             chunk_rows=chunk_rows or get_settings().chunk_rows,
+            mapping=columns,
+            mapping_name=mapping_name,
         )
         try:
             dispatch.start_split(received.upload_id)
@@ -107,6 +118,30 @@ class Upload(MethodView):
             202,
             {"Location": status_url},
         )
+
+
+def column_mapping(given: str | None, name: str | None) -> dict[str, str] | None:
+    """The upload's column mapping: given as JSON, or saved under ``name``."""
+    if given is not None and name is not None:
+        message = "give a mapping or the name of a saved one, not both"
+        raise UploadRefused(422, "bad_mapping", message, fields={"query": {"mapping": [message]}})
+    if name is not None:
+        try:
+            return dict(mappings.get(name)["columns"])
+        except NotFound as exc:
+            message = str(exc)
+            raise UploadRefused(
+                422, "bad_mapping", message, fields={"query": {"mapping_name": [message]}}
+            ) from exc
+    if given is None:
+        return None
+    try:
+        return mappings.checked(json.loads(given))
+    except (ValueError, mappings.BadMapping) as exc:
+        message = exc.message if isinstance(exc, mappings.BadMapping) else f"not JSON: {exc}"
+        raise UploadRefused(
+            422, "bad_mapping", message, fields={"query": {"mapping": [message]}}
+        ) from exc
 
 
 def refuse_repeated_file(sha256: str) -> None:

@@ -7,6 +7,7 @@ never handle HTTP details.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -33,12 +34,21 @@ class ApiClient:
             self.session.headers["X-API-Key"] = api_key
 
     def upload(
-        self, body: MultipartFile, chunk_rows: int | None = None, force: bool = False
+        self,
+        body: MultipartFile,
+        chunk_rows: int | None = None,
+        force: bool = False,
+        mapping: dict[str, str] | None = None,
+        mapping_name: str | None = None,
     ) -> dict:
         """POST /upload, streaming ``body``; returns the accepted upload (202)."""
         params: dict[str, object] = {"chunk_rows": chunk_rows} if chunk_rows else {}
         if force:
             params["force"] = "true"
+        if mapping:
+            params["mapping"] = json.dumps(mapping)
+        if mapping_name:
+            params["mapping_name"] = mapping_name
         return self._json(
             "POST",
             "/upload",
@@ -47,6 +57,18 @@ class ApiClient:
             headers={"Content-Type": body.content_type},
             timeout=(CONNECT_TIMEOUT_S, UPLOAD_READ_TIMEOUT_S),
         )
+
+    def save_mapping(self, name: str, columns: dict[str, str]) -> dict:
+        return self._json("PUT", f"/mappings/{_segment(name)}", json={"columns": columns})
+
+    def list_mappings(self) -> list[dict]:
+        body = _json_body(self._request("GET", "/mappings"))
+        if not isinstance(body, list):
+            raise ApiUnavailable("GET /mappings did not answer with the OMS API's JSON")
+        return body
+
+    def delete_mapping(self, name: str) -> None:
+        self._request("DELETE", f"/mappings/{_segment(name)}")
 
     def get_upload(self, upload_id: str) -> dict:
         return self._json("GET", f"/uploads/{_segment(upload_id)}")
@@ -166,7 +188,12 @@ def _error_from(response: requests.Response) -> ApiRefused | ApiUnavailable:
 def _refusal_details(code: str, body: dict) -> list[str]:
     """Lines that make a refusal actionable, beyond the API's one-line message."""
     if code == "missing_columns" and body.get("missing"):
-        return [f"missing columns: {', '.join(body['missing'])}"]
+        details = [f"missing columns: {', '.join(body['missing'])}"]
+        hints = body.get("suggestions") or {}
+        if hints:
+            maps = " ".join(f"--map {found}={wanted}" for wanted, found in hints.items())
+            details.append(f"if those are the file's names for them, upload with: {maps}")
+        return details
     if code in ("unauthorized", "forbidden"):
         return ["give the API key with --api-key or OMS_API_KEY"]
     details = []

@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 
 import click
 
-from oms.cli import orders, stats, uploads
+from oms.cli import mappings, orders, stats, uploads
 from oms.cli.client import ApiClient
 from oms.cli.errors import EXIT_CODES_HELP, CliError, Interrupted
 
@@ -81,5 +81,6 @@ for command in (
     orders.cancel,
     orders.move,
     stats.stats,
+    mappings.mapping,
 ):
     main.add_command(command)

@@ -39,6 +39,20 @@ from oms.uploads.status import TERMINAL, UploadStatus
     help="Rows per chunk task (default: the API's OMS_CHUNK_ROWS).",
 )
 @click.option(
+    "--mapping",
+    "mapping_name",
+    metavar="NAME",
+    help="Read the file's columns with the saved mapping NAME (oms mapping save).",
+)
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="FILE_COLUMN=OMS_COLUMN",
+    callback=lambda ctx, param, value: parse_pairs(value),
+    help="Read FILE_COLUMN as OMS_COLUMN (repeat for several columns).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Upload even when a completed upload had exactly this file (else refused).",
@@ -56,6 +70,8 @@ def upload(
     client: ApiClient,
     file: Path,
     chunk_rows: int | None,
+    mapping_name: str | None,
+    maps: dict[str, str],
     force: bool,
     wait: bool,
     timeout_s: float,
@@ -68,7 +84,7 @@ def upload(
     upload completed, 1 when it failed or was rejected.
     """
     try:
-        accepted = send_file(client, file, chunk_rows, force)
+        accepted = send_file(client, file, chunk_rows, force, maps or None, mapping_name)
     except ApiRefused as refused:
         if refused.code == "same_file":
             earlier = refused.body.get("upload_id")
@@ -97,7 +113,25 @@ def upload(
     finish(wait_for_upload(client, upload_id, timeout_s), as_json)
 
 
-def send_file(client: ApiClient, file: Path, chunk_rows: int | None, force: bool = False) -> dict:
+def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("sku_id=sku", ...)`` as ``{"sku_id": "sku", ...}``."""
+    parsed = {}
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise click.BadParameter(f"{pair!r} is not FILE_COLUMN=OMS_COLUMN", param_hint="--map")
+        parsed[source.strip()] = target.strip()
+    return parsed
+
+
+def send_file(
+    client: ApiClient,
+    file: Path,
+    chunk_rows: int | None,
+    force: bool = False,
+    mapping: dict[str, str] | None = None,
+    mapping_name: str | None = None,
+) -> dict:
     """POST the file with a progress bar of bytes sent on stderr."""
     total = file.stat().st_size
     with click.progressbar(
@@ -112,7 +146,9 @@ def send_file(client: ApiClient, file: Path, chunk_rows: int | None, force: bool
         def on_block(n: int) -> None:
             bar.update(n, f"{size(bar.pos + n)} of {size(total)}")
 
-        return client.upload(MultipartFile(file, on_block=on_block), chunk_rows, force)
+        return client.upload(
+            MultipartFile(file, on_block=on_block), chunk_rows, force, mapping, mapping_name
+        )
 
 
 def finish(upload: dict, as_json: bool) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from oms.errors import OMSError
@@ -53,7 +54,7 @@ class HeaderError(OMSError):
     """The file as a whole cannot be ingested; ``code`` is stable, ``message`` is for people.
 
     Codes: ``empty_file``, ``not_csv``, ``not_utf8``, ``no_header``, ``header_too_long``,
-    ``bad_header``, ``duplicate_columns``, ``too_many_columns``.
+    ``bad_header``, ``duplicate_columns``, ``too_many_columns``, ``bad_mapping``.
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -133,6 +134,36 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+def normalize_mapping(mapping: Mapping[str, str]) -> dict[str, str]:
+    """``mapping`` with names as the header compares them (trimmed, lower case); raises
+    HeaderError("bad_mapping") when a target is not an OMS column."""
+    normalized = {
+        source.strip().lower(): target.strip().lower() for source, target in mapping.items()
+    }
+    wrong = sorted(target for target in normalized.values() if target not in REQUIRED_COLUMNS)
+    if wrong:
+        raise HeaderError(
+            "bad_mapping",
+            f"the mapping names {', '.join(map(repr, wrong))}, which OMS does not have "
+            f"(its columns: {', '.join(REQUIRED_COLUMNS)})",
+        )
+    return normalized
+
+
+def apply_mapping(normalized: tuple[str, ...], mapping: Mapping[str, str]) -> tuple[str, ...]:
+    """The header's normalized names with the mapped ones renamed; every column the
+    mapping names must be in the header."""
+    renames = normalize_mapping(mapping)
+    absent = sorted(source for source in renames if source not in normalized)
+    if absent:
+        raise HeaderError(
+            "bad_mapping",
+            f"the mapping renames {', '.join(map(repr, absent))}, which the file does not "
+            f"have (found: {', '.join(normalized)})",
+        )
+    return tuple(renames.get(name, name) for name in normalized)
+
+
 def check_looks_like_csv(head: bytes) -> None:
     """Raise ``HeaderError("not_csv")`` if ``head`` is clearly not a text CSV file.
 
@@ -156,13 +187,19 @@ MAX_COLUMNS = 200  # OMS_MAX_COLUMNS; the contract has 11
 
 
 def read_header(
-    head: bytes, *, whole_file: bool | None = None, max_columns: int = MAX_COLUMNS
+    head: bytes,
+    *,
+    whole_file: bool | None = None,
+    max_columns: int = MAX_COLUMNS,
+    mapping: Mapping[str, str] | None = None,
 ) -> Header:
     """Parse the header line found at the start of ``head``.
 
     ``whole_file`` says whether ``head`` is the entire file; by default it is assumed when
     ``head`` is shorter than ``HEAD_BYTES``. It decides whether a header without a line
     terminator is a header-only file (fine) or a header longer than ``head`` (error).
+    ``mapping`` (file column -> OMS column) reads the file's columns under OMS's names;
+    ``columns`` keeps the file's own names (the invalid file shows those).
     """
     if whole_file is None:
         whole_file = len(head) < HEAD_BYTES
@@ -209,6 +246,8 @@ def read_header(
         )
 
     normalized = tuple(c.strip().lower() for c in columns)
+    if mapping:
+        normalized = apply_mapping(normalized, mapping)
     positions: dict[str, list[int]] = {}
     for pos, name in enumerate(normalized):
         positions.setdefault(name, []).append(pos)

@@ -82,7 +82,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
             "(it stopped its worker each time); not started again"
         )
     upload = repo.get_upload(upload_id)
-    header = read_upload_header(upload["s3_key"])
+    header = read_upload_header(upload)
     size = chunk["end"] - chunk["start"]
     if size > MAX_CHUNK_BYTES:
         raise ChunkTooLarge(

@@ -32,8 +32,13 @@ class SplitResult:
 SKIP = SplitResult(SplitAction.SKIP)
 
 
-def read_upload_header(key: str) -> Header:
-    return read_header(s3.get_range(key, 0, HEAD_BYTES), max_columns=get_settings().max_columns)
+def read_upload_header(upload: dict) -> Header:
+    """The header of an upload's stored file, read with the upload's column mapping."""
+    return read_header(
+        s3.get_range(upload["s3_key"], 0, HEAD_BYTES),
+        max_columns=get_settings().max_columns,
+        mapping=upload.get("mapping"),
+    )
 
 
 def split_upload(upload_id: str) -> SplitResult:
@@ -55,7 +60,7 @@ def split_upload(upload_id: str) -> SplitResult:
         return _lost(upload_id, UploadStatus.SPLITTING)
 
     try:
-        header = read_upload_header(upload["s3_key"])
+        header = read_upload_header(upload)
     except HeaderError as exc:
         _reject(upload_id, exc.message, exc.code)
         return SKIP

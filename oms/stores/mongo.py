@@ -76,6 +76,7 @@ LOOKUPS: dict[str, tuple[str, ...]] = {
     "chunks": ("_id", "upload_id"),
     "counters": ("_id",),
     "finalizer_checkpoints": ("_id",),
+    "mappings": ("_id",),
 }
 
 # MongoDB indexes: what MongoDB 7 needs for the same lookups, plus uniqueness. FerretDB

@@ -12,7 +12,7 @@ import hashlib
 import re
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -67,10 +67,12 @@ def receive_upload(
     max_bytes: int,
     field: str = "file",
     refuse: Callable[[str], None] | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> ReceivedFile:
     """Read the multipart body from ``stream``; store its ``field`` file in S3.
     ``refuse`` is given the file's sha256 once it is read, before the file is stored:
-    it raises UploadRefused to refuse the file (nothing stays in S3)."""
+    it raises UploadRefused to refuse the file (nothing stays in S3). ``mapping`` (file
+    column -> OMS column) is how the header is read."""
     mimetype, options = parse_options_header(content_type or "")
     if mimetype != "multipart/form-data":
         raise UploadRefused(
@@ -103,7 +105,7 @@ def receive_upload(
                 if isinstance(event, File):
                     in_file = event.name == field and receiver is None
                     if in_file:
-                        receiver = _receiver_for(event, max_bytes)
+                        receiver = _receiver_for(event, max_bytes, mapping)
                 elif isinstance(event, Data):
                     if in_file and receiver is not None:
                         receiver.write(event.data)
@@ -122,26 +124,35 @@ def receive_upload(
         raise
 
 
-def _receiver_for(event: File, max_bytes: int) -> _FileReceiver | _SpreadsheetReceiver:
+def _receiver_for(
+    event: File, max_bytes: int, mapping: Mapping[str, str] | None
+) -> _FileReceiver | _SpreadsheetReceiver:
     filename = safe_filename(event.filename)
     part_type = parse_options_header(event.headers.get("Content-Type", ""))[0]
     if spreadsheet.is_spreadsheet(filename, part_type):
-        return _SpreadsheetReceiver(filename, max_bytes)
+        return _SpreadsheetReceiver(filename, max_bytes, mapping)
     if not filename.lower().endswith(".csv") and part_type not in CSV_TYPES - {""}:
         raise UploadRefused(
             415,
             "not_csv",
             f"{filename!r} is not a CSV file (expected a .csv file, or an .xlsx workbook)",
         )
-    return _FileReceiver(filename, max_bytes)
+    return _FileReceiver(filename, max_bytes, mapping)
 
 
 class _FileReceiver:
     """Holds the first bytes until they are checked, then streams to S3."""
 
-    def __init__(self, filename: str, max_bytes: int, stored_as: str | None = None) -> None:
+    def __init__(
+        self,
+        filename: str,
+        max_bytes: int,
+        mapping: Mapping[str, str] | None = None,
+        stored_as: str | None = None,
+    ) -> None:
         self.filename = filename
         self.max_bytes = max_bytes
+        self.mapping = mapping
         self.upload_id = uuid.uuid4().hex
         self.key = keys.upload_key(self.upload_id, stored_as or filename)
         self.size = 0
@@ -165,7 +176,7 @@ class _FileReceiver:
             self.writer.write(data)
 
     def _start(self) -> None:
-        self.header = check_head(bytes(self.head[:HEAD_BYTES]), self.filename)
+        self.header = check_head(bytes(self.head[:HEAD_BYTES]), self.filename, self.mapping)
         self.writer = s3.MultipartWriter(self.key)
         self.writer.write(bytes(self.head))
         self.head = bytearray()
@@ -191,9 +202,10 @@ class _SpreadsheetReceiver:
     read from its end), then its first sheet streamed, as CSV, through a _FileReceiver
     (oms/uploads/spreadsheet.py). The upload's sha256 is the workbook's."""
 
-    def __init__(self, filename: str, max_bytes: int) -> None:
+    def __init__(self, filename: str, max_bytes: int, mapping: Mapping[str, str] | None) -> None:
         self.filename = filename
         self.max_bytes = max_bytes
+        self.mapping = mapping
         self.size = 0
         self.digest = hashlib.sha256()
         self.spool = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 (closed in finish/abort)
@@ -213,7 +225,9 @@ class _SpreadsheetReceiver:
         if refuse is not None:
             refuse(sha256)
         self.spool.flush()
-        self.csv = _FileReceiver(self.filename, self.max_bytes, stored_as=f"{self.filename}.csv")
+        self.csv = _FileReceiver(
+            self.filename, self.max_bytes, self.mapping, stored_as=f"{self.filename}.csv"
+        )
         try:
             for block in spreadsheet.csv_blocks(Path(self.spool.name)):
                 self.csv.write(block)
@@ -229,10 +243,10 @@ class _SpreadsheetReceiver:
         self.spool.close()
 
 
-def check_head(head: bytes, filename: str) -> Header:
+def check_head(head: bytes, filename: str, mapping: Mapping[str, str] | None = None) -> Header:
     """Refuse a file whose first bytes show it cannot be ingested."""
     try:
-        header = read_header(head, max_columns=get_settings().max_columns)
+        header = read_header(head, max_columns=get_settings().max_columns, mapping=mapping)
     except HeaderError as exc:
         status = 400 if exc.code == "empty_file" else 415 if exc.code == "not_csv" else 422
         raise UploadRefused(status, exc.code, f"{filename}: {exc.message}") from exc

@@ -49,6 +49,8 @@ def create_upload(
     chunk_rows: int,
     status: UploadStatus = UploadStatus.QUEUED,
     error: str | None = None,
+    mapping: dict[str, str] | None = None,
+    mapping_name: str | None = None,
 ) -> dict:
     stamp = now()
     doc: dict[str, Any] = {
@@ -61,6 +63,8 @@ def create_upload(
         "status": str(status),
         "status_history": [{"status": str(status), "at": stamp}],
         "chunk_rows": chunk_rows,
+        "mapping": mapping,  # file column -> OMS column, how the header is read
+        "mapping_name": mapping_name,
         "chunks_total": 0,
         "counts": dict(EMPTY_COUNTS),
         "order_counts": {"total": 0, "by_status": {}, "by_hub": {}},

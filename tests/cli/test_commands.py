@@ -11,7 +11,7 @@ import requests
 from tests.cli.support import number, parse_fields, run_oms
 from tests.conftest import IMS_SERVICE_KEY
 from tests.namespaces import Written, assert_nothing_written
-from tests.pipeline.rows import COLUMNS, SKUS, to_csv, valid_row
+from tests.pipeline.rows import COLUMNS, SKUS, their_file, to_csv, valid_row
 
 # IMS writes (fault injection included) need the service key: see ims/auth.py.
 IMS_KEY = {"X-Service-Key": IMS_SERVICE_KEY}
@@ -434,3 +434,41 @@ def test_cancel_and_move_go_through_the_workflow(api_server, tmp_path):
         ).stdout
     )
     assert [o["order_id"] for o in listed["items"]] == [order_id]
+
+
+def test_a_file_with_other_column_names_goes_through_with_a_saved_mapping(api_server, tmp_path):
+    path = tmp_path / "theirs.csv"
+    path.write_bytes(their_file("CLIMAP"))
+
+    refused = run_oms("upload", str(path), api_url=api_server)
+    saved = run_oms(
+        "mapping", "save", "cli-shop", "sku_id=sku", "price=unit_price", "created_at=order_date",
+        "id=order_id", api_url=api_server,
+    )  # fmt: skip
+    listed = run_oms("mapping", "list", api_url=api_server)
+    mapped = run_oms("upload", str(path), "--mapping", "cli-shop", "--json", api_url=api_server)
+
+    assert refused.returncode == 3
+    assert "--map sku_id=sku" in refused.stderr and "--map id=order_id" in refused.stderr
+    assert saved.returncode == 0 and "sku_id -> sku" in saved.stdout.decode(), saved.stderr
+    assert "cli-shop" in listed.stdout.decode()
+    assert mapped.returncode == 0, mapped.stderr
+    upload = json.loads(mapped.stdout)
+    assert upload["status"] == "completed" and upload["counts"]["valid"] == 4
+    assert upload["mapping_name"] == "cli-shop"
+
+
+def test_map_pairs_given_with_the_upload_are_used(api_server, tmp_path):
+    path = tmp_path / "theirs.csv"
+    path.write_bytes(their_file("CLIMAP2"))
+    pairs = ["sku_id=sku", "price=unit_price", "created_at=order_date", "id=order_id"]
+
+    result = run_oms(
+        "upload", str(path), *[arg for pair in pairs for arg in ("--map", pair)], "--json",
+        api_url=api_server,
+    )  # fmt: skip
+    bad = run_oms("upload", str(path), "--map", "no-equals-sign", api_url=api_server)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["mapping"]["sku_id"] == "sku"
+    assert bad.returncode == 2 and "FILE_COLUMN=OMS_COLUMN" in bad.stderr

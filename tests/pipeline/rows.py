@@ -54,3 +54,20 @@ def to_csv(rows: list[dict], columns: list[str] = COLUMNS, line_end: str = "\n")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue().encode()
+
+
+# how another system names four of our columns
+THEIRS = {"sku": "sku_id", "unit_price": "price", "order_date": "created_at", "order_id": "id"}
+
+
+def their_file(prefix: str, rows: int = 4, bad_sku_at: int | None = None) -> bytes:
+    """Valid rows under another system's names for four columns (THEIRS)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([THEIRS.get(name, name) for name in COLUMNS])
+    for n in range(rows):
+        row = valid_row(n, prefix=prefix)
+        if n == bad_sku_at:
+            row["sku"] = "NO-SUCH-SKU"
+        writer.writerow([row[name] for name in COLUMNS])
+    return out.getvalue().encode()
