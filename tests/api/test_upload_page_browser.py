@@ -232,6 +232,38 @@ def test_refused_file_names_its_missing_columns(api_server, settings, page, tmp_
     assert_nothing_written(settings, before)
 
 
+def test_columns_under_other_names_are_offered_as_a_mapping_to_confirm(api_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.pipeline.rows import their_file
+
+    path = tmp_path / "their-columns.csv"
+    path.write_bytes(their_file("PAGEMAP" + uuid.uuid4().hex[:4].upper()))
+
+    page.goto(f"{api_server}/")
+    page.set_input_files("#file-input", path)
+
+    expect(page.locator("#upload-error-title")).to_have_text("Required columns are missing")
+    pairs = page.locator("#mapping-pairs li")
+    expect(pairs).to_have_count(4)
+    assert set(pairs.all_inner_texts()) == {
+        "id → order_id",
+        "sku_id → sku",
+        "price → unit_price",
+        "created_at → order_date",
+    }
+    page.locator("#mapping-use").click()
+    upload_id = wait_for_terminal(page)
+    upload = requests.get(f"{api_server}/uploads/{upload_id}", timeout=10).json()
+    assert upload["counts"]["valid"] == 4
+    assert upload["mapping"] == {
+        "id": "order_id",
+        "sku_id": "sku",
+        "price": "unit_price",
+        "created_at": "order_date",
+    }
+
+
 def test_older_uploads_follow_the_listing_cursor(api_server, page):
     from playwright.sync_api import expect
 

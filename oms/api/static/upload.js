@@ -130,10 +130,14 @@
   }
 
   /** POST the file as multipart/form-data, reporting upload progress to onProgress(0..1). */
-  function sendFile(file, onProgress, force) {
+  function sendFile(file, onProgress, options = {}) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", force ? `${uploadUrl}?force=true` : uploadUrl);
+      const query = new URLSearchParams();
+      if (options.force) query.set("force", "true");
+      if (options.mapping) query.set("mapping", JSON.stringify(options.mapping));
+      const search = query.toString();
+      xhr.open("POST", search ? `${uploadUrl}?${search}` : uploadUrl);
       xhr.setRequestHeader("Accept", "application/json");
       const key = currentKey();
       if (key) xhr.setRequestHeader(KEY_HEADER, key);
@@ -209,6 +213,22 @@
       }
     }
     $("missing-block").hidden = !list.children.length;
+    // Missing columns the file probably has under other names: offer to read them so.
+    const hints = error.code === "missing_columns" && error.payload ? error.payload.suggestions : null;
+    const pairs = $("mapping-pairs");
+    pairs.replaceChildren();
+    refused.mapping = null;
+    if (hints && Object.keys(hints).length) {
+      refused.mapping = {};
+      for (const [wanted, found] of Object.entries(hints)) {
+        refused.mapping[found] = wanted;
+        const item = document.createElement("li");
+        item.className = "chip";
+        item.textContent = `${found} → ${wanted}`;
+        pairs.append(item);
+      }
+    }
+    $("mapping-block").hidden = !refused.mapping;
     const repeat = error.code === "same_file" && error.payload ? error.payload : null;
     $("repeat-block").hidden = !repeat;
     refused.earlierUrl = repeat ? repeat.status_url : null;
@@ -216,10 +236,13 @@
   }
 
   // The file last refused (for "Upload it again anyway") and the upload it repeats.
-  const refused = { file: null, earlierUrl: null };
+  const refused = { file: null, earlierUrl: null, mapping: null };
 
   $("repeat-force").addEventListener("click", () => {
-    if (refused.file) startUpload(refused.file, true);
+    if (refused.file) startUpload(refused.file, { force: true });
+  });
+  $("mapping-use").addEventListener("click", () => {
+    if (refused.file && refused.mapping) startUpload(refused.file, { mapping: refused.mapping });
   });
   $("repeat-show").addEventListener("click", () => {
     if (!refused.earlierUrl) return;
@@ -257,7 +280,7 @@
     $("transfer-value").textContent = `${percent}%`;
   }
 
-  async function startUpload(file, force = false) {
+  async function startUpload(file, options = {}) {
     if (!file || transferring) return;
     refused.file = file;
     const mine = ++generation;
@@ -268,7 +291,7 @@
     let result;
     try {
       for (;;) {
-        result = await sendFile(file, setTransfer, force);
+        result = await sendFile(file, setTransfer, options);
         if ((result.status === 401 || result.status === 403) && await askKey(result.status)) {
           setTransfer(0);
           continue;
