@@ -100,6 +100,15 @@ class UploadSchema(Schema):
         metadata={"description": "the column mapping the file was read with (file -> OMS)"},
     )
     mapping_name = fields.String(allow_none=True)
+    check_only = fields.Boolean(
+        metadata={"description": "a check (dry run): nothing of it was stored or published"}
+    )
+    committed_from = fields.String(
+        allow_none=True, metadata={"description": "the check this upload commits"}
+    )
+    committed_as = fields.String(
+        allow_none=True, metadata={"description": "the upload that committed this check"}
+    )
     invalid_by = fields.Nested(
         InvalidBySchema,
         metadata={
@@ -154,6 +163,14 @@ class UploadArgsSchema(Schema):
     mapping_name = fields.String(
         validate=_IDENTIFIER, metadata={"description": "the name of a saved mapping to use"}
     )
+    check = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "check only (a dry run): validate every row, ask IMS, make the "
+            "invalid file, but store no order, publish no event, take no stock; commit it "
+            "later with POST /uploads/<id>/commit"
+        },
+    )
     force = fields.Boolean(
         load_default=False,
         metadata={
@@ -173,6 +190,7 @@ class UploadArgsSchema(Schema):
 
 class UploadAcceptedSchema(Schema):
     upload_id = fields.String()
+    check_only = fields.Boolean()
     status = fields.String()
     status_url = fields.String()
     filename = fields.String()

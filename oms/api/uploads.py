@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -68,10 +69,13 @@ class Upload(MethodView):
         force: bool = False,
         mapping: str | None = None,
         mapping_name: str | None = None,
+        check: bool = False,
     ) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Upload an order CSV (multipart field ``file``); processing starts at once.
         A file whose content a completed upload already had is refused with 409 naming
-        that upload, unless ``force``."""
+        that upload, unless ``force``. With ``check``, the file is only checked (every
+        row validated, IMS asked, the invalid file made) and nothing is stored, published
+        or reserved; ``POST /uploads/<id>/commit`` then processes it for real."""
         settings = get_settings()
         if chunk_rows is not None and chunk_rows < settings.min_chunk_rows:
             message = f"chunk_rows must be at least {settings.min_chunk_rows}"
@@ -83,7 +87,7 @@ class Upload(MethodView):
             request.stream,
             request.content_type or "",
             settings.max_upload_bytes,
-            refuse=None if force else refuse_repeated_file,
+            refuse=None if force or check else refuse_repeated_file,
             mapping=columns,
         )
         repo.create_upload(
@@ -95,29 +99,30 @@ class Upload(MethodView):
             chunk_rows=chunk_rows or get_settings().chunk_rows,
             mapping=columns,
             mapping_name=mapping_name,
+            check_only=check,
         )
-        try:
-            dispatch.start_split(received.upload_id)
-        except Exception:  # noqa: BLE001  (the file is stored: the reaper sends it later)
-            log.exception(
-                "upload %s stored but not queued",
-                received.upload_id,
-                extra={"upload_id": received.upload_id},
-            )
-            repo.mark_enqueue_failed(received.upload_id)
-        status_url = url_for("uploads.UploadById", upload_id=received.upload_id)
-        return (
-            {
-                "upload_id": received.upload_id,
-                "status": str(UploadStatus.QUEUED),
-                "status_url": status_url,
-                "filename": received.filename,
-                "size": received.size,
-                "sha256": received.sha256,
-            },
-            202,
-            {"Location": status_url},
-        )
+        return accepted(repo.get_upload(received.upload_id))
+
+
+def accepted(upload: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Send the new upload's split, and answer 202 with where to follow it."""
+    upload_id = upload["_id"]
+    try:
+        dispatch.start_split(upload_id)
+    except Exception:  # noqa: BLE001  (the file is stored: the reaper sends it later)
+        log.exception("upload %s stored but not queued", upload_id, extra={"upload_id": upload_id})
+        repo.mark_enqueue_failed(upload_id)
+    status_url = url_for("uploads.UploadById", upload_id=upload_id)
+    body = {
+        "upload_id": upload_id,
+        "status": str(UploadStatus.QUEUED),
+        "status_url": status_url,
+        "filename": upload["filename"],
+        "size": upload["size"],
+        "sha256": upload["sha256"],
+        "check_only": upload["check_only"],
+    }
+    return body, 202, {"Location": status_url}
 
 
 def column_mapping(given: str | None, name: str | None) -> dict[str, str] | None:
@@ -223,6 +228,47 @@ def present(upload: dict) -> dict:
 
 def _seconds(start: datetime, end: datetime | None) -> float | None:
     return round((end - start).total_seconds(), 3) if end else None
+
+
+@blp.route("/uploads/<upload_id>/commit")
+class CommitCheck(MethodView):
+    @blp.response(202, UploadAcceptedSchema)
+    @blp.alt_response(404, description="no such upload")
+    @blp.alt_response(409, description="not a completed check, or committed already")
+    def post(self, upload_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Process a checked file for real, without sending it again: a new upload of
+        the same stored file (``committed_from``), which stores, publishes and reserves."""
+        check = repo.get_upload(upload_id)
+        if not check.get("check_only") or check["status"] != UploadStatus.COMPLETED:
+            raise UploadRefused(
+                409,
+                "not_a_completed_check",
+                f"upload {upload_id} is {'a check' if check.get('check_only') else 'not a check'} "
+                f"and {check['status']}: only a completed check (POST /upload?check=true) "
+                "can be committed",
+            )
+        new_id = uuid.uuid4().hex
+        if not repo.claim_commit(upload_id, new_id):
+            done = repo.get_upload(upload_id)["committed_as"]
+            raise UploadRefused(
+                409,
+                "committed_already",
+                f"check {upload_id} was committed already, as upload {done}",
+                upload_id=done,
+                status_url=url_for("uploads.UploadById", upload_id=done),
+            )
+        repo.create_upload(
+            new_id,
+            filename=check["filename"],
+            key=check["s3_key"],
+            size=check["size"],
+            sha256=check["sha256"],
+            chunk_rows=check["chunk_rows"],
+            mapping=check.get("mapping"),
+            mapping_name=check.get("mapping_name"),
+            committed_from=upload_id,
+        )
+        return accepted(repo.get_upload(new_id))
 
 
 @blp.route("/uploads/<upload_id>/retry")

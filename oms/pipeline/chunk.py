@@ -18,7 +18,7 @@ from oms.ingest.reasons import Reason
 from oms.ingest.rows import Limits, read_records
 from oms.ingest.schema import InvalidRow, OrderRow, reject, validate_records
 from oms.observability import metrics
-from oms.orders import events, outbox, store
+from oms.orders import checks, events, outbox, store
 from oms.pipeline.split import read_upload_header
 from oms.stores import ims, s3
 from oms.uploads import keys
@@ -62,6 +62,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
     counts without doing anything.
     """
     chunk = repo.get_chunk(upload_id, index)
+    upload = repo.get_upload(upload_id)
     if chunk["status"] == ChunkStatus.DONE:
         repo.add_chunk_counts(
             upload_id,
@@ -69,6 +70,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
             chunk["counts"],
             chunk.get("by_hub", {}),
             chunk.get("invalid_by") or repo.EMPTY_INVALID_BY,
+            stored=not upload.get("check_only"),
         )
         return chunk["counts"]
     began = time.monotonic()
@@ -81,7 +83,6 @@ def process_chunk(upload_id: str, index: int) -> dict:
             f"chunk {index} was started {attempt - 1} times and never ended "
             "(it stopped its worker each time); not started again"
         )
-    upload = repo.get_upload(upload_id)
     header = read_upload_header(upload)
     size = chunk["end"] - chunk["start"]
     if size > MAX_CHUNK_BYTES:
@@ -108,12 +109,19 @@ def process_chunk(upload_id: str, index: int) -> dict:
 
     crash_points.reached("chunk.before_insert", index)
     created_at = datetime.now(UTC)
-    outcome = store.insert_orders(
-        [store.order_document(row, upload_id, ordinal[row.line], created_at) for row in valid],
-        rerun_blocks=store.blocks_of(upload_id, first_ordinal, chunk["rows"])
-        if attempt > 1
-        else None,
-    )
+    documents = [
+        store.order_document(row, upload_id, ordinal[row.line], created_at) for row in valid
+    ]
+    check_only = bool(upload.get("check_only"))
+    if check_only:  # what storing would do, without storing (oms/orders/checks.py)
+        outcome = checks.check_orders(upload_id, documents)
+    else:
+        outcome = store.insert_orders(
+            documents,
+            rerun_blocks=store.blocks_of(upload_id, first_ordinal, chunk["rows"])
+            if attempt > 1
+            else None,
+        )
     crash_points.reached("chunk.after_insert", index)
     by_line = {row.line: row for row in valid}
     invalid.extend(
@@ -122,7 +130,8 @@ def process_chunk(upload_id: str, index: int) -> dict:
 
     # Only a chunk whose events Kafka confirmed is done: else it is run again (the stored
     # orders are recognised, their events sent again with the same ids).
-    unconfirmed = outbox.publish([events.order_created(doc) for doc in outcome.stored])
+    stored = [] if check_only else outcome.stored
+    unconfirmed = outbox.publish([events.order_created(doc) for doc in stored])
     if unconfirmed:
         raise Unavailable(
             f"Kafka did not confirm {len(unconfirmed)} of "
@@ -138,10 +147,10 @@ def process_chunk(upload_id: str, index: int) -> dict:
         "invalid": len(invalid),
         "duplicate": sum(1 for row in invalid if _is_duplicate(row)),
     }
-    by_hub = dict(Counter(doc["hub_id"] for doc in outcome.stored))
+    by_hub = dict(Counter(doc["hub_id"] for doc in stored))
     invalid_by = count_reasons(invalid)
     repo.finish_chunk(upload_id, index, counts, by_hub, invalid_by, part, time.monotonic() - began)
-    repo.add_chunk_counts(upload_id, index, counts, by_hub, invalid_by)
+    repo.add_chunk_counts(upload_id, index, counts, by_hub, invalid_by, stored=not check_only)
     metrics.CHUNK_SECONDS.observe(time.monotonic() - began)
     log.info("chunk done", extra={"upload_id": upload_id, "chunk": index, **counts})
     return counts

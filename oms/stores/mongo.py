@@ -77,6 +77,7 @@ LOOKUPS: dict[str, tuple[str, ...]] = {
     "counters": ("_id",),
     "finalizer_checkpoints": ("_id",),
     "mappings": ("_id",),
+    "checked_orders": ("_id", "upload_id"),
 }
 
 # MongoDB indexes: what MongoDB 7 needs for the same lookups, plus uniqueness. FerretDB

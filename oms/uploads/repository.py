@@ -51,6 +51,8 @@ def create_upload(
     error: str | None = None,
     mapping: dict[str, str] | None = None,
     mapping_name: str | None = None,
+    check_only: bool = False,
+    committed_from: str | None = None,
 ) -> dict:
     stamp = now()
     doc: dict[str, Any] = {
@@ -65,6 +67,11 @@ def create_upload(
         "chunk_rows": chunk_rows,
         "mapping": mapping,  # file column -> OMS column, how the header is read
         "mapping_name": mapping_name,
+        # Check only: validated like any upload, but no order stored, no event, no stock
+        # (oms/orders/checks.py); committed later as a new upload of the same file.
+        "check_only": check_only,
+        "committed_from": committed_from,
+        "committed_as": None,
         "chunks_total": 0,
         "counts": dict(EMPTY_COUNTS),
         "order_counts": {"total": 0, "by_status": {}, "by_hub": {}},
@@ -268,15 +275,18 @@ def add_chunk_counts(
     counts: dict,
     by_hub: dict[str, int],
     invalid_by: dict[str, dict[str, int]],
+    *,
+    stored: bool = True,
 ) -> None:
     """Add a finished chunk's counts to its upload, once per chunk even if called again:
-    rows by outcome, orders by hub, invalid rows by field and by rule.
+    rows by outcome, orders by hub, invalid rows by field and by rule. A check-only
+    upload's chunk (``stored`` False) stored no order: no order counts, nothing in /stats.
 
     The chunk index is pushed to ``counted_chunks`` in the same single-document update
     that increments, so the increment and its record cannot be separated by a crash.
     """
     inc: dict[str, int] = {f"counts.{name}": value for name, value in counts.items() if value}
-    valid = counts.get("valid", 0)
+    valid = counts.get("valid", 0) if stored else 0
     if valid:
         inc["order_counts.total"] = valid
         inc["order_counts.by_status.on_hold"] = valid
@@ -294,14 +304,28 @@ def add_chunk_counts(
     counted = mongo.update_one(
         uploads(), {"_id": upload_id, "counted_chunks": {"$ne": index}}, update
     )
-    if counted.modified_count:  # this call counted it: add it to /stats as well
+    if counted.modified_count and stored:  # this call counted it: add it to /stats as well
         stats_counters.add({_stats_name(key): value for key, value in inc.items()})
 
 
 @mongo.translating
+def claim_commit(check_id: str, upload_id: str) -> bool:
+    """Record that the check ``check_id`` is committed as ``upload_id``; False if it was
+    committed already (of two racing commits, one wins)."""
+    result = mongo.update_one(
+        uploads(),
+        {"_id": check_id, "check_only": True, "committed_as": None},
+        {"$set": {"committed_as": upload_id, "updated_at": now()}},
+    )
+    return result.modified_count == 1
+
+
+@mongo.translating
 def completed_upload_with(sha256: str) -> dict[str, Any] | None:
-    """A completed upload whose file had this sha256 (equalities: index-served)."""
-    return uploads().find_one({"sha256": sha256, "status": str(UploadStatus.COMPLETED)})
+    """A completed upload (not a check) whose file had this sha256; the equalities are
+    index-served, the check flag is filtered among their few matches."""
+    query = {"sha256": sha256, "status": str(UploadStatus.COMPLETED), "check_only": {"$ne": True}}
+    return uploads().find_one(query)
 
 
 def invalid_by(upload: dict) -> dict[str, dict[str, int]]:
