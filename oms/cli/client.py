@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +26,17 @@ UPLOAD_READ_TIMEOUT_S = 900
 DOWNLOAD_BLOCK_BYTES = 256 * 1024
 
 
+@dataclass(frozen=True)
+class UploadOptions:
+    """How `oms upload` and `oms check` send a file (POST /upload's query)."""
+
+    chunk_rows: int | None = None
+    mapping: dict[str, str] | None = None
+    mapping_name: str | None = None
+    force: bool = False
+    check: bool = False
+
+
 class ApiClient:
     def __init__(self, base_url: str, api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -33,22 +45,20 @@ class ApiClient:
         if api_key:
             self.session.headers["X-API-Key"] = api_key
 
-    def upload(
-        self,
-        body: MultipartFile,
-        chunk_rows: int | None = None,
-        force: bool = False,
-        mapping: dict[str, str] | None = None,
-        mapping_name: str | None = None,
-    ) -> dict:
+    def upload(self, body: MultipartFile, options: UploadOptions | None = None) -> dict:
         """POST /upload, streaming ``body``; returns the accepted upload (202)."""
-        params: dict[str, object] = {"chunk_rows": chunk_rows} if chunk_rows else {}
-        if force:
+        options = options or UploadOptions()
+        params: dict[str, object] = {}
+        if options.chunk_rows:
+            params["chunk_rows"] = options.chunk_rows
+        if options.force:
             params["force"] = "true"
-        if mapping:
-            params["mapping"] = json.dumps(mapping)
-        if mapping_name:
-            params["mapping_name"] = mapping_name
+        if options.check:
+            params["check"] = "true"
+        if options.mapping:
+            params["mapping"] = json.dumps(options.mapping)
+        if options.mapping_name:
+            params["mapping_name"] = options.mapping_name
         return self._json(
             "POST",
             "/upload",
@@ -57,6 +67,10 @@ class ApiClient:
             headers={"Content-Type": body.content_type},
             timeout=(CONNECT_TIMEOUT_S, UPLOAD_READ_TIMEOUT_S),
         )
+
+    def commit(self, upload_id: str) -> dict:
+        """POST /uploads/<id>/commit: the checked file as a real upload (202)."""
+        return self._json("POST", f"/uploads/{_segment(upload_id)}/commit")
 
     def save_mapping(self, name: str, columns: dict[str, str]) -> dict:
         return self._json("PUT", f"/mappings/{_segment(name)}", json={"columns": columns})

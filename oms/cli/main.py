@@ -73,6 +73,8 @@ def main(ctx: click.Context, api_url: str, api_key: str | None) -> None:
 
 for command in (
     uploads.upload,
+    uploads.check,
+    uploads.commit,
     uploads.status,
     uploads.retry,
     uploads.invalid,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
 
-from oms.cli.client import ApiClient
+from oms.cli.client import ApiClient, UploadOptions
 from oms.cli.errors import ApiRefused, ExitCode, NotFound
 from oms.cli.multipart import MultipartFile
 from oms.cli.output import (
@@ -30,42 +30,52 @@ from oms.cli.wait import timeout_option, wait_for_upload
 from oms.uploads.status import TERMINAL, UploadStatus
 
 
+def file_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of `oms upload` and `oms check`."""
+    decorators: list[Callable[[Callable[..., None]], Callable[..., None]]] = [
+        click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option(
+            "--chunk-rows",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Rows per chunk task (default: the API's OMS_CHUNK_ROWS).",
+        ),
+        click.option(
+            "--mapping",
+            "mapping_name",
+            metavar="NAME",
+            help="Read the file's columns with the saved mapping NAME (oms mapping save).",
+        ),
+        click.option(
+            "--map",
+            "maps",
+            multiple=True,
+            metavar="FILE_COLUMN=OMS_COLUMN",
+            callback=lambda ctx, param, value: parse_pairs(value),
+            help="Read FILE_COLUMN as OMS_COLUMN (repeat for several columns).",
+        ),
+        click.option(
+            "--wait/--no-wait",
+            default=True,
+            show_default=True,
+            help="Follow the upload until it is processed, or stop once it is accepted.",
+        ),
+        timeout_option,
+        json_option,
+        click.pass_obj,
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--chunk-rows",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Rows per chunk task (default: the API's OMS_CHUNK_ROWS).",
-)
-@click.option(
-    "--mapping",
-    "mapping_name",
-    metavar="NAME",
-    help="Read the file's columns with the saved mapping NAME (oms mapping save).",
-)
-@click.option(
-    "--map",
-    "maps",
-    multiple=True,
-    metavar="FILE_COLUMN=OMS_COLUMN",
-    callback=lambda ctx, param, value: parse_pairs(value),
-    help="Read FILE_COLUMN as OMS_COLUMN (repeat for several columns).",
-)
 @click.option(
     "--force",
     is_flag=True,
     help="Upload even when a completed upload had exactly this file (else refused).",
 )
-@click.option(
-    "--wait/--no-wait",
-    default=True,
-    show_default=True,
-    help="Follow the upload until it is processed, or stop once it is accepted.",
-)
-@timeout_option
-@json_option
-@click.pass_obj
+@file_options
 def upload(
     client: ApiClient,
     file: Path,
@@ -77,14 +87,53 @@ def upload(
     timeout_s: float,
     as_json: bool,
 ) -> None:
-    """Upload the order CSV FILE, then follow it until it is processed.
+    """Upload the order CSV (or .xlsx) FILE, then follow it until it is processed.
 
     The file is streamed (never read whole into memory). The summary gives the valid,
     invalid and duplicate rows and how to download the invalid ones. Exits 0 when the
     upload completed, 1 when it failed or was rejected.
     """
+    options = UploadOptions(chunk_rows, maps or None, mapping_name, force=force)
+    follow_upload(client, send(client, file, options), wait, timeout_s, as_json)
+
+
+@click.command()
+@file_options
+def check(
+    client: ApiClient,
+    file: Path,
+    chunk_rows: int | None,
+    mapping_name: str | None,
+    maps: dict[str, str],
+    wait: bool,
+    timeout_s: float,
+    as_json: bool,
+) -> None:
+    """Check the order file FILE without storing anything (a dry run).
+
+    Every row is validated, IMS is asked, the invalid file is made; no order is stored,
+    no event published, no stock taken. `oms commit ID` then processes it for real
+    without sending it again. Exits like upload.
+    """
+    options = UploadOptions(chunk_rows, maps or None, mapping_name, check=True)
+    follow_upload(client, send(client, file, options), wait, timeout_s, as_json)
+
+
+@click.command()
+@click.argument("upload_id")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the upload.")
+@timeout_option
+@json_option
+@click.pass_obj
+def commit(client: ApiClient, upload_id: str, wait: bool, timeout_s: float, as_json: bool) -> None:
+    """Process the checked upload UPLOAD_ID for real (a new upload of the same file)."""
+    follow_upload(client, client.commit(upload_id), wait, timeout_s, as_json)
+
+
+def send(client: ApiClient, file: Path, options: UploadOptions) -> dict:
+    """POST the file; a refusal for a repeated file says what to do about it."""
     try:
-        accepted = send_file(client, file, chunk_rows, force, maps or None, mapping_name)
+        return send_file(client, file, options)
     except ApiRefused as refused:
         if refused.code == "same_file":
             earlier = refused.body.get("upload_id")
@@ -93,6 +142,11 @@ def upload(
                 f"upload it again anyway: oms upload {file} --force",
             ]
         raise
+
+
+def follow_upload(
+    client: ApiClient, accepted: dict, wait: bool, timeout_s: float, as_json: bool
+) -> None:
     upload_id = accepted["upload_id"]
     if not wait:
         if as_json:
@@ -124,14 +178,7 @@ def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return parsed
 
 
-def send_file(
-    client: ApiClient,
-    file: Path,
-    chunk_rows: int | None,
-    force: bool = False,
-    mapping: dict[str, str] | None = None,
-    mapping_name: str | None = None,
-) -> dict:
+def send_file(client: ApiClient, file: Path, options: UploadOptions) -> dict:
     """POST the file with a progress bar of bytes sent on stderr."""
     total = file.stat().st_size
     with click.progressbar(
@@ -146,9 +193,7 @@ def send_file(
         def on_block(n: int) -> None:
             bar.update(n, f"{size(bar.pos + n)} of {size(total)}")
 
-        return client.upload(
-            MultipartFile(file, on_block=on_block), chunk_rows, force, mapping, mapping_name
-        )
+        return client.upload(MultipartFile(file, on_block=on_block), options)
 
 
 def finish(upload: dict, as_json: bool) -> None:
@@ -191,6 +236,14 @@ def describe(upload: dict) -> str:
         ("invalid file", invalid_file),
         ("download it", f"oms invalid {upload_id} -o {invalid_file}" if invalid_file else None),
     ]
+    if upload.get("check_only"):
+        lines.insert(2, ("check only", "yes: nothing of it was stored or published"))
+        if upload.get("committed_as"):
+            lines.append(("committed as", upload["committed_as"]))
+        elif upload["status"] == UploadStatus.COMPLETED:
+            lines.append(("commit it", f"oms commit {upload_id}"))
+    if upload.get("committed_from"):
+        lines.append(("commits the check", upload["committed_from"]))
     if upload["status"] == UploadStatus.FAILED:
         lines.append(("retry it", f"oms retry {upload_id} --wait"))
     elif upload["status"] not in TERMINAL:

@@ -472,3 +472,27 @@ def test_map_pairs_given_with_the_upload_are_used(api_server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["mapping"]["sku_id"] == "sku"
     assert bad.returncode == 2 and "FILE_COLUMN=OMS_COLUMN" in bad.stderr
+
+
+def test_check_then_commit(api_server, tmp_path):
+    path = tmp_path / "checked.csv"
+    path.write_bytes(to_csv(mixed_rows("CLI-CHK")))
+
+    checked = run_oms("check", str(path), "--chunk-rows", "4", api_url=api_server)
+
+    assert checked.returncode == 0, checked.stderr
+    summary = parse_fields(checked.stdout.decode())
+    check_id = summary["upload"]
+    assert summary["check only"].startswith("yes")
+    assert [number(summary[k]) for k in ("rows", "valid", "invalid", "duplicates")] == [10, 7, 3, 1]
+    assert summary["commit it"] == f"oms commit {check_id}"
+    assert get(api_server, "/orders", upload_id=check_id).json()["items"] == []
+
+    committed = run_oms("commit", check_id, "--json", api_url=api_server)
+
+    assert committed.returncode == 0, committed.stderr
+    real = json.loads(committed.stdout)
+    assert real["status"] == "completed" and real["committed_from"] == check_id
+    assert real["counts"] == {"rows": 10, "valid": 7, "invalid": 3, "duplicate": 1}
+    again = run_oms("commit", check_id, api_url=api_server)
+    assert again.returncode == 3 and real["upload_id"] in again.stderr
