@@ -264,6 +264,39 @@ def test_columns_under_other_names_are_offered_as_a_mapping_to_confirm(api_serve
     }
 
 
+def test_check_only_stores_nothing_until_committed(api_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.pipeline.rows import to_csv, valid_row
+
+    rows = [valid_row(n, prefix="PAGECHK" + uuid.uuid4().hex[:4]) for n in range(5)]
+    rows[2]["sku"] = "NO-SUCH-SKU"
+    path = tmp_path / "check-me.csv"
+    path.write_bytes(to_csv(rows))
+
+    page.goto(f"{api_server}/")
+    page.locator("#check-only").check()
+    page.set_input_files("#file-input", path)
+    check_id = wait_for_terminal(page)
+
+    expect(page.locator("#current-badge")).to_have_text("Checked")
+    check = requests.get(f"{api_server}/uploads/{check_id}", timeout=10).json()
+    assert check["check_only"] is True and check["counts"]["valid"] == 4
+    order = requests.get(f"{api_server}/orders/{rows[0]['order_id']}", timeout=10)
+    assert order.status_code == 404  # nothing stored by the check
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Store these orders ...?"
+    page.locator("#current-commit").click()
+    current = page.locator("#current")
+    expect(current).not_to_have_attribute("data-upload-id", check_id)
+    real_id = wait_for_terminal(page)
+    real = requests.get(f"{api_server}/uploads/{real_id}", timeout=10).json()
+    assert real["committed_from"] == check_id and real["counts"]["valid"] == 4
+    expect(page.locator("#current-commit")).to_be_hidden()
+    order = requests.get(f"{api_server}/orders/{rows[0]['order_id']}", timeout=10)
+    assert order.status_code == 200
+
+
 def test_older_uploads_follow_the_listing_cursor(api_server, page):
     from playwright.sync_api import expect
 

@@ -135,6 +135,7 @@
       const xhr = new XMLHttpRequest();
       const query = new URLSearchParams();
       if (options.force) query.set("force", "true");
+      if (options.check) query.set("check", "true");
       if (options.mapping) query.set("mapping", JSON.stringify(options.mapping));
       const search = query.toString();
       xhr.open("POST", search ? `${uploadUrl}?${search}` : uploadUrl);
@@ -356,6 +357,7 @@
     current.dataset.uploadId = upload.upload_id;
     current.dataset.status = status;
     setBadge($("current-badge"), status);
+    if (upload.check_only && status === "completed") $("current-badge").textContent = "Checked";
 
     const bar = $("processing-progress");
     $("processing-block").hidden = false;
@@ -403,6 +405,9 @@
       download.dataset.filename = `invalid-${upload.invalid_file}`;
       download.textContent = `Download ${number(counts.invalid)} invalid rows`;
     }
+    const commit = $("current-commit");
+    commit.hidden = !(upload.check_only && status === "completed" && !upload.committed_as);
+    commit.dataset.commitUrl = `${upload.status_url}/commit`;
     const retry = $("current-retry");
     retry.hidden = status !== "failed";
     retry.dataset.retryUrl = `${upload.status_url}/retry`;
@@ -417,6 +422,28 @@
       $("current-status").textContent = `${upload.filename} ${STATUS_TEXT[status] || status}${detail}`;
     }
   }
+
+  // ---------------------------------------------------------------- commit a check
+
+  $("current-commit").addEventListener("click", async () => {
+    const button = $("current-commit");
+    if (!window.confirm("Store these orders, publish them and reserve their stock?")) return;
+    button.disabled = true;
+    try {
+      const accepted = await apiJson(button.dataset.commitUrl, { method: "POST" });
+      button.hidden = true;
+      $("current").dataset.uploadId = accepted.upload_id;
+      $("current-meta").textContent = `${formatBytes(accepted.size)} · upload ${accepted.upload_id}`;
+      refreshTable();
+      follow(accepted.status_url, ++generation);
+    } catch (error) {
+      const box = $("current-error");
+      box.textContent = `The check could not be committed: ${error.message}`;
+      box.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  });
 
   // ---------------------------------------------------------------- what is wrong
 
@@ -687,7 +714,7 @@
 
   input.addEventListener("change", () => {
     const file = input.files && input.files[0];
-    if (file) startUpload(file);
+    if (file) startUpload(file, { check: $("check-only").checked });
     input.value = ""; // choosing the same file again is a new upload
   });
 
