@@ -14,9 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError
 
-from oms.orders.store import DUPLICATE_KEY, InsertOutcome, orders
+from oms.orders.store import InsertOutcome, insert_unordered, orders
 from oms.stores import mongo
 
 LOOKUP_THREADS = 8  # order_id lookups in flight (each ~1 ms on the local store)
@@ -40,17 +39,7 @@ def check_orders(upload_id: str, documents: list[dict]) -> InsertOutcome:
         {"_id": f"{upload_id}|{doc['order_id']}", "upload_id": upload_id, "row": doc["row_number"]}
         for doc in fresh
     ]
-    refused: set[int] = set()
-    if claims:
-        try:
-            checked_orders().insert_many(claims, ordered=False)
-        except BulkWriteError as exc:
-            details = exc.details
-            if details.get("writeConcernErrors") or any(
-                e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])
-            ):
-                raise
-            refused = {e["index"] for e in details["writeErrors"]}
+    refused = insert_unordered(checked_orders(), claims)
     for position, doc in enumerate(fresh):
         if position in refused:
             holder = checked_orders().find_one({"_id": claims[position]["_id"]})

@@ -106,18 +106,25 @@ def insert_orders(documents: list[dict], rerun_blocks: list[str] | None = None) 
         }
         outcome.stored.extend(mine.values())
         documents = [d for d in documents if d["_id"] not in mine]
-    failed: set[int] = set()
-    if documents:
-        try:
-            orders().insert_many(documents, ordered=False)
-        except BulkWriteError as exc:
-            details = exc.details
-            if details.get("writeConcernErrors") or any(
-                e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])
-            ):
-                raise
-            failed = {e["index"] for e in details["writeErrors"]}
+    failed = insert_unordered(orders(), documents)
     for position, doc in enumerate(documents):
         (outcome.duplicates if position in failed else outcome.stored).append(doc)
     outcome.stored.sort(key=lambda doc: doc["row_number"])
     return outcome
+
+
+def insert_unordered(collection: Collection, documents: list[dict]) -> set[int]:
+    """Insert ``documents`` unordered; the positions of those refused for a duplicate key
+    (any other error is raised)."""
+    if not documents:
+        return set()
+    try:
+        collection.insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        details = exc.details
+        if details.get("writeConcernErrors") or any(
+            e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])
+        ):
+            raise
+        return {e["index"] for e in details["writeErrors"]}
+    return set()

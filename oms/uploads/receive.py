@@ -162,11 +162,7 @@ class _FileReceiver:
         self.writer: s3.MultipartWriter | None = None
 
     def write(self, data: bytes) -> None:
-        self.size += len(data)
-        if self.size > self.max_bytes:
-            raise UploadRefused(
-                413, "too_large", f"the file is larger than the limit of {self.max_bytes} bytes"
-            )
+        self.size = _counted(self.size + len(data), self.max_bytes)
         self.digest.update(data)
         if self.writer is None:
             self.head += data
@@ -212,11 +208,7 @@ class _SpreadsheetReceiver:
         self.csv: _FileReceiver | None = None
 
     def write(self, data: bytes) -> None:
-        self.size += len(data)
-        if self.size > self.max_bytes:
-            raise UploadRefused(
-                413, "too_large", f"the file is larger than the limit of {self.max_bytes} bytes"
-            )
+        self.size = _counted(self.size + len(data), self.max_bytes)
         self.digest.update(data)
         self.spool.write(data)
 
@@ -241,6 +233,15 @@ class _SpreadsheetReceiver:
         if self.csv is not None:
             self.csv.abort()
         self.spool.close()
+
+
+def _counted(size: int, max_bytes: int) -> int:
+    """The bytes received so far; 413 once they pass the limit."""
+    if size > max_bytes:
+        raise UploadRefused(
+            413, "too_large", f"the file is larger than the limit of {max_bytes} bytes"
+        )
+    return size
 
 
 def check_head(head: bytes, filename: str, mapping: Mapping[str, str] | None = None) -> Header:
