@@ -1,4 +1,5 @@
-"""`oms upload`, `oms status`, `oms retry` and `oms invalid`: upload files and follow them."""
+"""`oms upload`, `oms check`, `oms commit`, `oms status`, `oms retry` and `oms invalid`:
+upload files and follow them."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from oms.cli.output import (
 )
 from oms.cli.wait import timeout_option, wait_for_upload
 from oms.uploads.status import TERMINAL, UploadStatus
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def file_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -193,7 +196,9 @@ def send_file(client: ApiClient, file: Path, options: UploadOptions) -> dict:
         def on_block(n: int) -> None:
             bar.update(n, f"{size(bar.pos + n)} of {size(total)}")
 
-        return client.upload(MultipartFile(file, on_block=on_block), options)
+        part_type = XLSX_TYPE if file.suffix.lower() == ".xlsx" else "text/csv"
+        body = MultipartFile(file, content_type=part_type, on_block=on_block)
+        return client.upload(body, options)
 
 
 def finish(upload: dict, as_json: bool) -> None:

@@ -496,3 +496,17 @@ def test_check_then_commit(api_server, tmp_path):
     assert real["counts"] == {"rows": 10, "valid": 7, "invalid": 3, "duplicate": 1}
     again = run_oms("commit", check_id, api_url=api_server)
     assert again.returncode == 3 and real["upload_id"] in again.stderr
+
+
+def test_an_xlsx_workbook_is_uploaded_like_a_csv(api_server, tmp_path):
+    from tests.pipeline.test_spreadsheet import workbook
+
+    rows = [valid_row(n, prefix="CLIXLSX") for n in range(3)]
+    path = tmp_path / "orders.xlsx"
+    workbook(rows, path)
+
+    result = run_oms("upload", str(path), "--json", api_url=api_server)
+
+    assert result.returncode == 0, result.stderr
+    upload = json.loads(result.stdout)
+    assert upload["filename"] == "orders.xlsx" and upload["counts"]["valid"] == 3

@@ -112,6 +112,22 @@ def wait_until_final(upload_id: str, expected: int, timeout: float = 180) -> Cou
         time.sleep(0.3)
 
 
+def wait_until_counted(upload_id: str, expected: int, timeout: float = 60) -> dict[str, int]:
+    """The upload's order counts once ``expected`` finalizations are counted: the
+    finalizer counts a batch after storing its moves, so the counts follow the store."""
+    from oms.orders import counts
+    from oms.uploads import repository as repo
+
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = counts.for_upload(repo.get_upload(upload_id))
+        if shown["on_hold"] == 0 and sum(shown.values()) >= expected:
+            return shown
+        if time.monotonic() > deadline:
+            raise AssertionError(f"counts of {upload_id} still {shown} after {timeout}s")
+        time.sleep(0.3)
+
+
 def snapshot(upload_id: str) -> dict[str, tuple]:
     """Each order of the upload: its status, version and history length."""
     return {

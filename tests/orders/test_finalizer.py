@@ -22,6 +22,7 @@ from tests.orders.support import (
     statuses,
     stock,
     wait_no_lag,
+    wait_until_counted,
     wait_until_final,
 )
 from tests.pipeline.helpers import read_topic, upload_bytes, wait_for_upload
@@ -180,7 +181,7 @@ def test_a_finalizer_killed_mid_stream_and_restarted_ends_the_same(api, pipeline
     assert all(length == 2 for _, _, length in snapshot(upload_id).values())
     after = [stock(settings.ims_url, *pair)["reserved"] for pair in PLENTY]
     assert [a - b for a, b in zip(after, before, strict=True)] == [1000, 1000, 1000]
-    assert counts.for_upload(repo.get_upload(upload_id))["confirmed"] == len(rows)
+    assert wait_until_counted(upload_id, len(rows))["confirmed"] == len(rows)
     by_order = _updated_events(settings, upload_id, len(rows))
     assert len(by_order) == len(rows) and all(len(ids) == 1 for ids in by_order.values())
 
