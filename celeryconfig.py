@@ -75,5 +75,7 @@ def build(settings: Settings) -> dict[str, Any]:
             "reconcile-stats": {"task": "oms.reconcile_stats", "schedule": 600.0},
             # Re-drive uploads without progress (lost messages), or fail them.
             "reap-stalled-uploads": {"task": "oms.reap_stalled_uploads", "schedule": 60.0},
+            # Webhook deliveries a crash left unrecorded, and retries that are due.
+            "sweep-webhooks": {"task": "oms.sweep_webhooks", "schedule": 10.0},
         },
     }

@@ -78,6 +78,13 @@ class Settings:
     metrics_dir: str
     # Where people reach Flower (the upload page links to it).
     flower_url: str
+    # Where people and programs reach the API (webhook payloads link to it).
+    public_url: str
+    # Webhooks (oms/webhooks): each delivery attempt's timeout, attempts before a delivery
+    # is failed, and the first retry's wait (doubling, with jitter, up to an hour).
+    webhook_timeout_s: float
+    webhook_max_attempts: int
+    webhook_retry_base_s: float
     # Reliability runs only (oms/crash_points.py): where a worker kills itself, once.
     crash_at: str
     crash_marker: str
@@ -255,6 +262,10 @@ VARIABLES: dict[str, tuple[str, str, Callable[[str, str], Any]]] = {
     "events_url": ("OMS_EVENTS_URL", "", _optional(_url("redis", "rediss"))),
     "metrics_dir": ("OMS_METRICS_DIR", str(_CHECKOUT / ".stack" / "metrics"), _directory),
     "flower_url": ("OMS_FLOWER_URL", "http://127.0.0.1:5555", _url("http", "https")),
+    "public_url": ("OMS_PUBLIC_URL", "http://127.0.0.1:8080", _url("http", "https")),
+    "webhook_timeout_s": ("OMS_WEBHOOK_TIMEOUT", "5", _float(0.5)),
+    "webhook_max_attempts": ("OMS_WEBHOOK_MAX_ATTEMPTS", "8", _int(1)),
+    "webhook_retry_base_s": ("OMS_WEBHOOK_RETRY_BASE", "5", _float(0.1)),
     "crash_at": ("OMS_CRASH_AT", "", _crash_point),
     "crash_marker": ("OMS_CRASH_MARKER", "/tmp/oms-crashed", _directory),
 }

@@ -13,6 +13,7 @@ from workers.app import app
 SPLIT = "oms.ingest_upload"
 PROCESS_CHUNK = "oms.process_chunk"
 FINALIZE = "oms.finalize_upload"
+DELIVER_WEBHOOK = "oms.deliver_webhook"
 
 
 def start_split(upload_id: str) -> None:
@@ -29,3 +30,8 @@ def send_chunk(upload_id: str, index: int, express: bool = False) -> None:
 def start_finalize(upload_id: str) -> None:
     """Join the invalid rows and close the upload (safe to send twice)."""
     app.send_task(FINALIZE, args=[upload_id], queue=queues.EXPRESS)
+
+
+def deliver_webhook(delivery_id: str, countdown: float | None = None) -> None:
+    """Attempt a webhook delivery (now, or after ``countdown`` seconds: a retry)."""
+    app.send_task(DELIVER_WEBHOOK, args=[delivery_id], queue=queues.EXPRESS, countdown=countdown)

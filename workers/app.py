@@ -27,7 +27,7 @@ sqs_polling.install()  # kombu's SQS poller survives failed polls (see the modul
 # app.events sends and reads monitoring events over Redis (see oms/observability/events.py).
 app = Celery(
     "oms",
-    include=["workers.tasks", "workers.diagnostics"],
+    include=["workers.tasks", "workers.webhook_tasks", "workers.diagnostics"],
     events="oms.observability.events:Events",
 )
 

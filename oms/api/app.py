@@ -20,6 +20,7 @@ from oms.api import (
     slow_clients,
     stats,
     uploads,
+    webhooks,
 )
 from oms.config import Settings, configure, get_settings
 from oms.observability.logging import configure_logging, redact_values
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, prepare_stores: bool = True)
         orders.blp,
         invalid_files.blp,
         mappings.blp,
+        webhooks.blp,
         stats.blp,
         health.blp,
         metrics.blp,

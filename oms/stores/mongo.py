@@ -72,12 +72,14 @@ MAX_BULK_OPERATIONS = 10
 # never looked up by _id: every index costs each insert and update its own entry.)
 LOOKUPS: dict[str, tuple[str, ...]] = {
     "orders": ("order_id", "block", "backorder_key", "outbox", "release_pending"),
-    "uploads": ("_id", "seq", "block", "status", "sha256"),
+    "uploads": ("_id", "seq", "block", "status", "sha256", "webhooks_owed"),
     "chunks": ("_id", "upload_id"),
     "counters": ("_id",),
     "finalizer_checkpoints": ("_id",),
     "mappings": ("_id",),
     "checked_orders": ("_id", "upload_id"),
+    "webhooks": ("_id",),
+    "webhook_deliveries": ("_id", "webhook_id", "pending"),
 }
 
 # MongoDB indexes: what MongoDB 7 needs for the same lookups, plus uniqueness. FerretDB
@@ -93,8 +95,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel("block", name="block"),
         IndexModel("status", name="status"),
         IndexModel("sha256", name="sha256"),
+        IndexModel("webhooks_owed", name="webhooks_owed", sparse=True),
     ],
     "chunks": [IndexModel([("upload_id", 1), ("index", 1)], name="upload_chunk")],
+    "webhook_deliveries": [
+        IndexModel("webhook_id", name="webhook_id"),
+        IndexModel("pending", name="pending", sparse=True),
+    ],
 }
 
 

@@ -20,6 +20,7 @@ from oms.errors import NotFound
 from oms.stores import mongo
 from oms.uploads import sequence
 from oms.uploads.status import ChunkStatus, UploadStatus, chunk_sources_of, sources_of
+from oms.webhooks import owed
 
 
 def now() -> datetime:
@@ -115,6 +116,7 @@ def transition(upload_id: str, target: UploadStatus, **fields: Any) -> dict | No
         "$set": {"status": str(target), "updated_at": stamp, **fields},
         "$push": {"status_history": {"status": str(target), "at": stamp}},
     }
+    owed.add_to(update, str(target), stamp)  # a webhook event, in the same update
     # The _id equality is what FerretDB pushes down; $in is then checked on that one
     # document.
     before = mongo.find_one_and_update(
@@ -125,6 +127,8 @@ def transition(upload_id: str, target: UploadStatus, **fields: Any) -> dict | No
     )
     if before is not None and before["status"] != target:
         stats_counters.add({f"uploads.{before['status']}": -1, f"uploads.{target}": 1})
+    if before is not None:
+        owed.notify(upload_id, str(target))  # never raises: the sweep covers a failure
     return before
 
 
