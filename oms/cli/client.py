@@ -84,6 +84,27 @@ class ApiClient:
     def delete_mapping(self, name: str) -> None:
         self._request("DELETE", f"/mappings/{_segment(name)}")
 
+    def add_webhook(self, url: str, events: list[str], secret: str | None = None) -> dict:
+        body: dict[str, object] = {"url": url, "events": events}
+        if secret:
+            body["secret"] = secret
+        return self._json("POST", "/webhooks", json=body)
+
+    def list_webhooks(self) -> list[dict]:
+        body = _json_body(self._request("GET", "/webhooks"))
+        if not isinstance(body, list):
+            raise ApiUnavailable("GET /webhooks did not answer with the OMS API's JSON")
+        return body
+
+    def webhook_deliveries(self, webhook_id: str) -> list[dict]:
+        body = _json_body(self._request("GET", f"/webhooks/{_segment(webhook_id)}/deliveries"))
+        if not isinstance(body, list):
+            raise ApiUnavailable("GET /webhooks/<id>/deliveries did not answer with JSON")
+        return body
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._request("DELETE", f"/webhooks/{_segment(webhook_id)}")
+
     def get_upload(self, upload_id: str) -> dict:
         return self._json("GET", f"/uploads/{_segment(upload_id)}")
 

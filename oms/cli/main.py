@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 
 import click
 
-from oms.cli import mappings, orders, stats, uploads
+from oms.cli import mappings, orders, stats, uploads, webhooks
 from oms.cli.client import ApiClient
 from oms.cli.errors import EXIT_CODES_HELP, CliError, Interrupted
 
@@ -84,5 +84,6 @@ for command in (
     orders.move,
     stats.stats,
     mappings.mapping,
+    webhooks.webhook,
 ):
     main.add_command(command)
