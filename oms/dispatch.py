@@ -14,6 +14,7 @@ SPLIT = "oms.ingest_upload"
 PROCESS_CHUNK = "oms.process_chunk"
 FINALIZE = "oms.finalize_upload"
 DELIVER_WEBHOOK = "oms.deliver_webhook"
+UNDO = "oms.undo_upload"
 
 
 def start_split(upload_id: str) -> None:
@@ -30,6 +31,11 @@ def send_chunk(upload_id: str, index: int, express: bool = False) -> None:
 def start_finalize(upload_id: str) -> None:
     """Join the invalid rows and close the upload (safe to send twice)."""
     app.send_task(FINALIZE, args=[upload_id], queue=queues.EXPRESS)
+
+
+def start_undo(upload_id: str) -> None:
+    """Cancel the upload's orders (long for a large upload: the chunks' queue)."""
+    app.send_task(UNDO, args=[upload_id], queue=queues.DEFAULT)
 
 
 def deliver_webhook(delivery_id: str, countdown: float | None = None) -> None:

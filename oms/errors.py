@@ -17,3 +17,12 @@ class NoBucket(NotFound):
 
 class Unavailable(OMSError):
     """An external system did not answer properly (network, timeout, 5xx). Retry later."""
+
+
+class Conflict(OMSError):
+    """The thing is not in a state that allows what was asked; ``code`` names the case
+    for the API's error body (409)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

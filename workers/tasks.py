@@ -16,7 +16,7 @@ from celery import Task, shared_task
 
 from oms import crash_points, stats
 from oms.errors import NotFound
-from oms.orders import backorders, commands
+from oms.orders import backorders, commands, undo
 from oms.pipeline import chunk, finalize, reaper, schedule, split
 from oms.uploads import repository as repo
 from oms.uploads.status import UploadStatus
@@ -94,6 +94,25 @@ def finalize_upload(self: Task, upload_id: str) -> dict[str, Any]:
         log.exception("finalizing upload %s failed", upload_id, extra={"upload_id": upload_id})
         _give_up(self, upload_id, "internal_error", f"{type(exc).__name__}: {exc}")
         return {"upload_id": upload_id, "status": "failed"}
+
+
+@shared_task(bind=True, name="oms.undo_upload", max_retries=None)
+def undo_upload(self: Task, upload_id: str) -> dict[str, Any]:
+    """Cancel every order of an upload; a retry goes on from the last block done."""
+    try:
+        return undo.run_undo(upload_id)
+    except TRANSIENT as exc:
+        if may_retry(self):
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+        error = f"gave up after {attempts(self)} attempts: {exc}; undo it again to go on"
+    except Exception as exc:  # a bug: say so on the upload rather than look busy forever
+        log.exception("undoing upload %s failed", upload_id, extra={"upload_id": upload_id})
+        error = f"{type(exc).__name__}: {exc}"
+    try:
+        undo.give_up(upload_id, error)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=cap_s()) from exc
+    return {"upload_id": upload_id, "undo": "failed", "error": error[:500]}
 
 
 def _give_up(task: Task, upload_id: str, code: str, error: str) -> None:

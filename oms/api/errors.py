@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from oms.api.slow_clients import ClientTooSlow
-from oms.errors import NoBucket, NotFound, Unavailable
+from oms.errors import Conflict, NoBucket, NotFound, Unavailable
 from oms.orders.commands import NoStock
 from oms.orders.workflow import TransitionRefused
 from oms.pipeline.retry import NotRetryable
@@ -77,6 +77,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(NoStock)
     def no_stock(exc: NoStock) -> Response:
         return error_response(409, "no_stock", str(exc), available=exc.available)
+
+    @app.errorhandler(Conflict)
+    def conflict(exc: Conflict) -> Response:
+        return error_response(409, exc.code, str(exc))
 
     @app.errorhandler(NotRetryable)
     def not_retryable(exc: NotRetryable) -> Response:

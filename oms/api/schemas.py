@@ -62,6 +62,7 @@ class ChunkProgressSchema(Schema):
     total = fields.Integer()
     done = fields.Integer()
     failed = fields.Integer()
+    cancelled = fields.Integer()
     pending = fields.Integer()
 
 
@@ -79,6 +80,23 @@ class InvalidBySchema(Schema):
             "`unknown_sku` or `duplicate`"
         },
     )
+
+
+class UndoProgressSchema(Schema):
+    status = fields.String(
+        validate=validate.OneOf(["running", "done", "failed"]),
+        metadata={"description": "failed: given up after retries; undo again to go on"},
+    )
+    blocks_total = fields.Integer(metadata={"description": "listing blocks of 50 records"})
+    blocks_done = fields.Integer()
+    cancelled = fields.Integer(metadata={"description": "orders of the blocks done now cancelled"})
+    kept = fields.Integer(
+        metadata={"description": "orders of the blocks done that cannot be cancelled (fulfilled)"}
+    )
+    error = fields.String(allow_none=True)
+    requested_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
 
 
 class UploadSchema(Schema):
@@ -118,6 +136,18 @@ class UploadSchema(Schema):
     )
     chunks = fields.Nested(ChunkProgressSchema)
     failed_chunks = fields.List(fields.Integer())
+    cancel_requested = fields.Boolean(
+        metadata={"description": "a cancel was asked for: no further chunk runs"}
+    )
+    cancel_requested_at = fields.DateTime(allow_none=True)
+    cancelled_chunks = fields.List(
+        fields.Integer(), metadata={"description": "chunks that did not run: cancelled"}
+    )
+    undo = fields.Nested(
+        UndoProgressSchema,
+        allow_none=True,
+        metadata={"description": "progress of cancelling this upload's orders (POST .../undo)"},
+    )
     chunk_rows = fields.Integer()
     extra_columns = fields.List(fields.String())
     invalid_file = fields.String(allow_none=True)

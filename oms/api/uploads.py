@@ -26,7 +26,9 @@ from oms.api.schemas import (
 from oms.config import get_settings
 from oms.errors import NotFound
 from oms.orders import counts as order_counts
+from oms.orders.undo import request_undo
 from oms.pipeline import schedule
+from oms.pipeline.cancel import cancel_upload
 from oms.pipeline.retry import RetryAction, plan_retry
 from oms.uploads import mappings
 from oms.uploads import repository as repo
@@ -205,13 +207,15 @@ def present(upload: dict) -> dict:
     total = upload.get("chunks_total", 0)
     done = len(upload.get("counted_chunks", []))
     failed = len(upload.get("failed_chunks", []))
+    cancelled = len(set(upload.get("cancelled_chunks", [])) - set(upload.get("counted_chunks", [])))
     finished = upload.get("timings", {}).get("finished_at")
     view = dict(upload)
     view["chunks"] = {
         "total": total,
         "done": done,
         "failed": failed,
-        "pending": total - done - failed,
+        "cancelled": cancelled,
+        "pending": max(total - done - failed - cancelled, 0),
     }
     view["finished_at"] = finished
     view["duration_s"] = _seconds(upload["created_at"], finished)
@@ -284,3 +288,34 @@ class RetryUpload(MethodView):
         else:
             schedule.start(upload_id, add=plan.chunk_indexes)
         return present(repo.get_upload(upload_id))
+
+
+@blp.route("/uploads/<upload_id>/cancel")
+class CancelUpload(MethodView):
+    @blp.response(202, UploadSchema)
+    @blp.alt_response(404, description="no such upload")
+    @blp.alt_response(409, description="not_cancellable: nothing is left to stop")
+    def post(self, upload_id: str) -> dict[str, Any]:
+        """Stop the upload: chunks not yet run are cancelled, chunks running finish;
+        what is stored stays, and is counted. It ends ``cancelled`` (follow
+        ``status_url``). A queued or failed upload is cancelled at once. Asking again
+        changes nothing."""
+        return present(cancel_upload(upload_id))
+
+
+@blp.route("/uploads/<upload_id>/undo")
+class UndoUpload(MethodView):
+    @blp.response(202, UploadSchema)
+    @blp.alt_response(404, description="no such upload")
+    @blp.alt_response(409, description="not_undoable: a check, or an upload still running")
+    def post(self, upload_id: str) -> dict[str, Any]:
+        """Cancel every order the upload stored, through the status workflow: each
+        reservation is given back and an ``order.updated`` event sent; fulfilled orders
+        are kept. Runs in the background; ``undo`` in the answer and at ``status_url``
+        shows its progress. The upload must be completed, cancelled or failed (cancel a
+        running one first). Asking again while it runs changes nothing; after a failed
+        undo it goes on from where it stopped."""
+        upload, send = request_undo(upload_id)
+        if send:
+            dispatch.start_undo(upload_id)
+        return present(upload)

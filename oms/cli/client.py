@@ -117,6 +117,14 @@ class ApiClient:
     def retry_upload(self, upload_id: str) -> dict:
         return self._json("POST", f"/uploads/{_segment(upload_id)}/retry")
 
+    def cancel_upload(self, upload_id: str) -> dict:
+        """POST /uploads/<id>/cancel: stop its chunks not yet run (202)."""
+        return self._json("POST", f"/uploads/{_segment(upload_id)}/cancel")
+
+    def undo_upload(self, upload_id: str) -> dict:
+        """POST /uploads/<id>/undo: cancel every order it stored, in the background."""
+        return self._json("POST", f"/uploads/{_segment(upload_id)}/undo")
+
     def list_orders(
         self,
         cursor: str | None = None,

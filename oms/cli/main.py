@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 
 import click
 
-from oms.cli import mappings, orders, stats, uploads, webhooks
+from oms.cli import mappings, orders, stats, stopping, uploads, webhooks
 from oms.cli.client import ApiClient
 from oms.cli.errors import EXIT_CODES_HELP, CliError, Interrupted
 
@@ -67,6 +67,8 @@ def main(ctx: click.Context, api_url: str, api_key: str | None) -> None:
       oms orders --upload UPLOAD_ID       orders stored from an upload
       oms orders --status backordered     orders waiting for stock
       oms cancel ORDER_ID                 cancel an order (its stock goes back)
+      oms stop UPLOAD_ID                  stop an upload's remaining chunks
+      oms undo UPLOAD_ID                  cancel every order of an upload
     """
     ctx.obj = ApiClient(api_url, api_key)
 
@@ -77,6 +79,8 @@ for command in (
     uploads.commit,
     uploads.status,
     uploads.retry,
+    stopping.stop,
+    stopping.undo,
     uploads.invalid,
     orders.orders,
     orders.order,

@@ -232,8 +232,9 @@ def describe(upload: dict) -> str:
         ("duplicates", counts.get("duplicate", 0)),
         ("invalid by field", tally((upload.get("invalid_by") or {}).get("field"))),
         ("invalid by rule", tally((upload.get("invalid_by") or {}).get("rule"))),
-        ("chunks", f"{chunks['done']} of {chunks['total']} done, {chunks['failed']} failed"),
+        ("chunks", _chunk_line(chunks)),
         ("failed chunks", ", ".join(map(str, upload["failed_chunks"])) or None),
+        ("undo", _undo_line(upload.get("undo"))),
         ("error", upload.get("error")),
         ("created", when(upload.get("created_at"))),
         ("finished", when(upload.get("finished_at"))),
@@ -253,7 +254,27 @@ def describe(upload: dict) -> str:
         lines.append(("retry it", f"oms retry {upload_id} --wait"))
     elif upload["status"] not in TERMINAL:
         lines.append(("follow it", f"oms status {upload_id}"))
+        if not upload.get("cancel_requested"):
+            lines.append(("stop it", f"oms stop {upload_id}"))
     return fields(lines)
+
+
+def _chunk_line(chunks: dict[str, int]) -> str:
+    line = f"{chunks['done']} of {chunks['total']} done, {chunks['failed']} failed"
+    if chunks.get("cancelled"):
+        line += f", {chunks['cancelled']} cancelled"
+    return line
+
+
+def _undo_line(undo: dict | None) -> str | None:
+    """An undo's progress: ``running: 120 orders cancelled, 0 kept (3 of 9 blocks)``."""
+    if not undo:
+        return None
+    return (
+        f"{undo['status']}: {undo.get('cancelled', 0)} orders cancelled, "
+        f"{undo.get('kept', 0)} kept ({undo.get('blocks_done', 0)} of "
+        f"{undo.get('blocks_total', 0)} blocks)"
+    )
 
 
 UPLOAD_COLUMNS = [

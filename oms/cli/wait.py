@@ -1,5 +1,5 @@
-"""Following an upload until it is completed, failed or rejected, with a progress bar
-over its chunks on stderr."""
+"""Following an upload until it is completed, failed, rejected or cancelled, with a
+progress bar over its chunks on stderr; following an undo over its blocks."""
 
 from __future__ import annotations
 
@@ -80,7 +80,9 @@ def _poll(
                     )
                 )
             if bar is not None:
-                bar.update(max(0, chunks["done"] + chunks["failed"] - bar.pos))
+                bar.update(
+                    max(0, chunks["done"] + chunks["failed"] + chunks.get("cancelled", 0) - bar.pos)
+                )
             if upload["status"] in TERMINAL:
                 return upload
             if clock() >= deadline:
@@ -90,3 +92,44 @@ def _poll(
                     [follow],
                 )
             sleep(POLL_S)
+
+
+def wait_for_undo(
+    client: ApiClient,
+    upload_id: str,
+    timeout_s: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
+    """Poll GET /uploads/<id> until its undo is done or failed; return the upload."""
+    follow = f"the undo goes on in the background; follow it with: oms status {upload_id}"
+    deadline = clock() + timeout_s
+    try:
+        with ExitStack() as stack:
+            bar = None
+            while True:
+                upload = client.get_upload(upload_id)
+                undo = upload.get("undo") or {}
+                if bar is None and undo.get("blocks_total"):
+                    bar = stack.enter_context(
+                        click.progressbar(
+                            length=undo["blocks_total"],
+                            label="Cancelling orders (blocks of 50 rows)",
+                            show_pos=True,
+                            show_eta=False,
+                            file=sys.stderr,
+                        )
+                    )
+                if bar is not None:
+                    bar.update(max(0, undo.get("blocks_done", 0) - bar.pos))
+                if undo.get("status") in ("done", "failed"):
+                    return upload
+                if clock() >= deadline:
+                    raise WaitTimedOut(
+                        f"the undo of upload {upload_id} is still running after "
+                        f"{timeout_s:g} s ({undo.get('cancelled', 0)} orders cancelled)",
+                        [follow],
+                    )
+                sleep(POLL_S)
+    except KeyboardInterrupt:
+        raise Interrupted(f"stopped waiting for the undo of {upload_id}", [follow]) from None

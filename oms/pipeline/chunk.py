@@ -73,6 +73,10 @@ def process_chunk(upload_id: str, index: int) -> dict:
             stored=not upload.get("check_only"),
         )
         return chunk["counts"]
+    if upload.get("cancel_requested"):  # sent before the cancel: it does not run
+        repo.cancel_chunk(upload_id, index)
+        log.info("chunk %s/%s: its upload was cancelled; not run", upload_id, index)
+        return dict(repo.EMPTY_COUNTS)
     began = time.monotonic()
     attempt = repo.start_chunk_attempt(upload_id, index)
     if attempt > get_settings().task_max_retries + MORE_STARTS:

@@ -27,6 +27,11 @@ def finalize_upload(upload_id: str) -> dict:
     if repo.transition(upload_id, UploadStatus.FINALIZING) is None:
         return _lost(upload_id, UploadStatus.FINALIZING)
     chunk_docs = repo.list_chunks(upload_id)
+    cancelled = upload.get("cancel_requested", False)
+    if cancelled:  # the chunks that never ran say so (some were never sent at all)
+        for c in chunk_docs:
+            if c["status"] == ChunkStatus.PENDING and repo.cancel_chunk(upload_id, c["index"]):
+                c["status"] = ChunkStatus.CANCELLED
     failed = [c for c in chunk_docs if c["status"] != ChunkStatus.DONE]
     counts = {
         name: sum(c["counts"][name] for c in chunk_docs if c["status"] == ChunkStatus.DONE)
@@ -45,11 +50,18 @@ def finalize_upload(upload_id: str) -> dict:
         "invalid_file_key": invalid_key,
         "invalid_file": keys.invalid_file_name(upload_id) if invalid_key else None,
         "timings.finished_at": repo.now(),
-        "failed_chunks": [c["index"] for c in failed],
+        "failed_chunks": [c["index"] for c in failed if c["status"] != ChunkStatus.CANCELLED],
         "counted_chunks": [c["index"] for c in chunk_docs if c["status"] == ChunkStatus.DONE],
+        "error": None,
     }
-    target = UploadStatus.FAILED if failed else UploadStatus.COMPLETED
-    fields["error"] = None
+    if cancelled:
+        fields["cancelled_chunks"] = [
+            c["index"] for c in chunk_docs if c["status"] == ChunkStatus.CANCELLED
+        ]
+        target = UploadStatus.CANCELLED
+        failed = []  # a cancelled upload is not retried: its failed chunks stay listed
+    else:
+        target = UploadStatus.FAILED if failed else UploadStatus.COMPLETED
     if failed:
         first = failed[0]
         fields["error"] = (
@@ -58,7 +70,7 @@ def finalize_upload(upload_id: str) -> dict:
         )
     if repo.transition(upload_id, target, **fields) is None:
         return _lost(upload_id, target)
-    if upload.get("check_only") and target == UploadStatus.COMPLETED:
+    if upload.get("check_only") and target in (UploadStatus.COMPLETED, UploadStatus.CANCELLED):
         checks.forget(upload_id)  # its order_id claims: no chunk of it runs again
     return {"status": str(target), **counts}
 

@@ -6,12 +6,13 @@ worker host that died while the broker forgot, a write that failed after its las
 retry). The reaper sends its work again, idempotently: the split again, the chunks that
 are neither done nor failed, or the finalization. After ``OMS_MAX_REDRIVES`` re-drives it
 marks the upload failed with the reason instead, so an operator's ``retry`` applies.
+An undo (``oms.orders.undo``) that has not moved on for as long is sent again too.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from oms import dispatch
@@ -48,7 +49,28 @@ def reap() -> dict[str, int]:
                     outcome["failed"] += 1
             elif _redrive(upload):
                 outcome["redriven"] += 1
+    for upload in repo.uploads().find({"undoing": True}):  # an equality lookup; few
+        if _redrive_undo(upload, stalled_before):
+            outcome["redriven"] += 1
     return outcome
+
+
+def _redrive_undo(upload: dict[str, Any], stalled_before: datetime) -> bool:
+    """An undo that has not moved on for a while lost its task: send it again (it goes
+    on from the last block it recorded)."""
+    undo = upload.get("undo") or {}
+    if undo.get("updated_at", upload["created_at"]) > stalled_before:
+        return False
+    claimed = mongo.update_one(
+        repo.uploads(),
+        {"_id": upload["_id"], "_v": upload["_v"]},
+        {"$set": {"undo.updated_at": repo.now()}},
+    )
+    if not claimed.modified_count:
+        return False
+    log.warning("upload %s: its undo has not moved on: sending it again", upload["_id"])
+    dispatch.start_undo(upload["_id"])
+    return True
 
 
 def _redrive(upload: dict[str, Any]) -> bool:

@@ -8,6 +8,10 @@ sends the next (``chunk_ended``). The chunks of different uploads thus interleav
 queue. Taking a chunk off ``to_send`` is a versioned update of the upload, so two
 processes never send the same chunk for one claim; the chunk that leaves nothing to send
 or running sends the finalization (twice at worst, which finalize_upload allows).
+
+Cancelling an upload (``oms.pipeline.cancel``) empties ``to_send`` into
+``cancelled_chunks`` in the same versioned way, so no chunk is sent after it; the chunks
+already sent either ran (and are counted) or find the cancel when they start.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from oms.config import get_settings
 from oms.errors import Unavailable
 from oms.stores import mongo
 from oms.uploads import repository as repo
+from oms.uploads.status import UploadStatus
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +74,17 @@ def is_small(upload: dict) -> bool:
 
 
 def _claim(upload_id: str) -> tuple[int, dict] | None:
-    """Take the first chunk off ``to_send`` (None when it is empty), with the upload."""
+    """Take the first chunk off ``to_send`` (None when it is empty), with the upload.
+    When the upload's cancel was asked for, every chunk still to send is cancelled
+    instead, and none is taken."""
     for _ in range(CLAIM_ATTEMPTS):
         upload = repo.get_upload(upload_id)
         waiting = upload.get("to_send") or []
         if not waiting:
             return None
+        if upload.get("cancel_requested"):
+            _cancel_waiting(upload)
+            continue
         taken = mongo.update_one(
             repo.uploads(),
             {"_id": upload_id, "_v": upload["_v"]},
@@ -85,9 +95,40 @@ def _claim(upload_id: str) -> tuple[int, dict] | None:
     raise Unavailable(f"upload {upload_id}: could not take a chunk to send; try again")
 
 
+def _cancel_waiting(upload: dict) -> None:
+    """Move the chunks still to send to ``cancelled_chunks`` (one versioned update: a
+    claim racing it sees the change and reads again)."""
+    mongo.update_one(
+        repo.uploads(),
+        {"_id": upload["_id"], "_v": upload["_v"]},
+        {
+            "$set": {"to_send": [], "updated_at": repo.now()},
+            "$addToSet": {"cancelled_chunks": {"$each": list(upload.get("to_send") or [])}},
+        },
+    )
+
+
+@mongo.translating
+def stop(upload_id: str) -> None:
+    """The upload's cancel was just asked for: cancel what is still to send, and
+    finalize at once when no chunk is running."""
+    for _ in range(CLAIM_ATTEMPTS):
+        upload = repo.get_upload(upload_id)
+        if not upload.get("to_send"):
+            break
+        _cancel_waiting(upload)
+    _finalize_if_settled(upload_id)
+
+
 def _finalize_if_settled(upload_id: str) -> None:
     upload = repo.get_upload(upload_id)
-    # A chunk that failed and was then done by a redelivered message is in both lists.
-    ended = len(set(upload.get("counted_chunks") or []) | set(upload.get("failed_chunks") or []))
+    if upload["status"] != UploadStatus.PROCESSING:
+        return  # still splitting (the split starts the chunks), or finalized already
+    # A chunk that failed and was then done by a redelivered message is in two lists.
+    ended = len(
+        set(upload.get("counted_chunks") or [])
+        | set(upload.get("failed_chunks") or [])
+        | set(upload.get("cancelled_chunks") or [])
+    )
     if not upload.get("to_send") and ended >= upload.get("chunks_total", 0):
         dispatch.start_finalize(upload_id)

@@ -72,7 +72,7 @@ MAX_BULK_OPERATIONS = 10
 # never looked up by _id: every index costs each insert and update its own entry.)
 LOOKUPS: dict[str, tuple[str, ...]] = {
     "orders": ("order_id", "block", "backorder_key", "outbox", "release_pending"),
-    "uploads": ("_id", "seq", "block", "status", "sha256", "webhooks_owed"),
+    "uploads": ("_id", "seq", "block", "status", "sha256", "undoing", "webhooks_owed"),
     "chunks": ("_id", "upload_id"),
     "counters": ("_id",),
     "finalizer_checkpoints": ("_id",),

@@ -256,6 +256,36 @@ def fail_chunk(upload_id: str, index: int, error: str) -> None:
 
 
 @mongo.translating
+def cancel_chunk(upload_id: str, index: int) -> bool:
+    """Mark a chunk that has not run cancelled (its upload's cancel was asked for);
+    False if it was done meanwhile, or cancelled already."""
+    result = mongo.update_one(
+        chunks(),
+        {
+            "_id": chunk_key(upload_id, index),
+            "status": {"$in": chunk_sources_of(ChunkStatus.CANCELLED)},
+        },
+        {"$set": {"status": str(ChunkStatus.CANCELLED), "finished_at": now()}},
+    )
+    mongo.update_one(uploads(), {"_id": upload_id}, {"$addToSet": {"cancelled_chunks": index}})
+    return result.modified_count == 1
+
+
+@mongo.translating
+def request_cancel(upload_id: str, statuses: Iterable[UploadStatus]) -> bool:
+    """Record that the upload is to stop, if it is in one of ``statuses``; False if not
+    (it moved on). Chunks not yet sent are then never sent (oms.pipeline.schedule)."""
+    result = mongo.update_one(
+        uploads(),
+        # The _id equality is what FerretDB pushes down; the rest is checked on that one
+        # document.
+        {"_id": upload_id, "status": {"$in": [str(s) for s in statuses]}},
+        {"$set": {"cancel_requested": True, "cancel_requested_at": now(), "updated_at": now()}},
+    )
+    return result.modified_count == 1
+
+
+@mongo.translating
 def reset_failed_chunks(upload_id: str) -> list[int]:
     """Failed chunks back to pending (one update per chunk: few, and keyed by _id)."""
     failed = [c["index"] for c in list_chunks(upload_id) if c["status"] != ChunkStatus.DONE]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer
 
-TERMINAL = {"completed", "failed", "rejected"}
+TERMINAL = {"completed", "failed", "rejected", "cancelled"}
 
 
 def stored_upload(name: str, rows: list[dict], chunk_rows: int = 10) -> str:
