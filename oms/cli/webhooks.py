@@ -7,12 +7,12 @@ import click
 from oms.cli.client import ApiClient
 from oms.cli.output import Column, echo_json, fields, json_option, table, when
 
-EVENTS = ("completed", "failed", "rejected")
+EVENTS = ("completed", "failed", "rejected", "cancelled")
 
 
 @click.group()
 def webhook() -> None:
-    """Webhooks: get a signed POST when an upload completes, fails or is rejected."""
+    """Webhooks: get a signed POST when an upload completes, fails, is rejected or cancelled."""
 
 
 @webhook.command("add")
@@ -23,7 +23,7 @@ def webhook() -> None:
     type=click.Choice(EVENTS),
     multiple=True,
     required=True,
-    help="An event to be told (again for more): completed, failed, rejected.",
+    help="An event to be told (again for more): completed, failed, rejected, cancelled.",
 )
 @click.option("--secret", help="The signing secret (default: the server makes one).")
 @json_option

@@ -9,12 +9,12 @@ from urllib.parse import quote
 
 from oms.config import get_settings
 
-# upload status -> event name. Only these statuses are told (a cancelled upload is not:
-# nobody subscribed to that yet).
+# upload status -> event name: each status an upload can end in.
 EVENT_OF_STATUS = {
     "completed": "upload.completed",
     "failed": "upload.failed",
     "rejected": "upload.rejected",
+    "cancelled": "upload.cancelled",
 }
 EVENTS = tuple(EVENT_OF_STATUS.values())
 

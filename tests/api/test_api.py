@@ -55,7 +55,7 @@ def test_docs_ui_is_served_with_local_assets(api):
 def test_upload_detail_shows_progress_counts_timings_and_links(api, finished):
     assert finished["status"] == "completed"
     assert finished["counts"] == {"rows": 3, "valid": 2, "invalid": 1, "duplicate": 0}
-    assert finished["chunks"] == {"total": 1, "done": 1, "failed": 0, "pending": 0}
+    assert finished["chunks"] == {"total": 1, "done": 1, "failed": 0, "cancelled": 0, "pending": 0}
     assert finished["duration_s"] > 0
     assert finished["invalid_file_url"] == f"/invalid-files/{finished['upload_id']}.csv"
     assert finished["status_url"] == f"/uploads/{finished['upload_id']}"

@@ -404,3 +404,58 @@ def test_the_orders_of_an_upload_show_as_the_finalizer_decides_them(
     assert shown["confirmed"] + shown["backordered"] == valid
     summary = page.locator(f'#recent-body tr[data-upload-id="{upload_id}"] td.small')
     expect(summary).to_contain_text(f"{shown['confirmed']} confirmed", timeout=10_000)
+
+
+def test_a_running_upload_can_be_stopped_after_a_confirmation(api_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.pipeline.rows import to_csv, valid_row
+
+    prefix = "PAGESTOP" + uuid.uuid4().hex[:4]
+    path = tmp_path / "stop-me.csv"
+    path.write_bytes(to_csv([valid_row(n, prefix=prefix) for n in range(20_000)]))
+
+    page.goto(f"{api_server}/")
+    page.set_input_files("#file-input", path)
+    stop = page.locator("#current-stop")
+    expect(stop).to_be_visible(timeout=30_000)
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Stop this upload? ..." no
+    stop.click()
+    expect(stop).to_be_visible()  # nothing was asked of the API
+    page.once("dialog", lambda dialog: dialog.accept())
+    stop.click()
+
+    current = page.locator("#current")
+    expect(current).to_have_attribute("data-status", "cancelled", timeout=PROCESSING_TIMEOUT_MS)
+    expect(page.locator("#current-badge")).to_have_text("Cancelled")
+    upload_id = current.get_attribute("data-upload-id")
+    upload = requests.get(f"{api_server}/uploads/{upload_id}", timeout=10).json()
+    assert upload["chunks"]["cancelled"] > 0
+    expect(page.locator("#processing-value")).to_contain_text(
+        f"{upload['chunks']['cancelled']} cancelled"
+    )
+    expect(stop).to_be_hidden()
+
+
+def test_a_completed_upload_can_be_undone_with_progress(api_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.pipeline.rows import to_csv, valid_row
+
+    rows = [valid_row(n, prefix="PAGEUNDO" + uuid.uuid4().hex[:4]) for n in range(5)]
+    path = tmp_path / "undo-me.csv"
+    path.write_bytes(to_csv(rows))
+
+    page.goto(f"{api_server}/")
+    page.set_input_files("#file-input", path)
+    upload_id = wait_for_terminal(page)
+    page.once("dialog", lambda dialog: dialog.accept())  # "Cancel every order ...?"
+    page.locator("#current-undo").click()
+
+    expect(page.locator("#undo-value")).to_have_text(
+        "Undone: 5 orders cancelled", timeout=PROCESSING_TIMEOUT_MS
+    )
+    expect(page.locator("#current-undo")).to_be_hidden()
+    expect(page.locator("#order-cancelled")).to_have_text("5")
+    order = requests.get(f"{api_server}/orders/{rows[0]['order_id']}", timeout=10).json()
+    assert order["status"] == "cancelled" and order["upload_id"] == upload_id

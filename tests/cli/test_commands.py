@@ -54,7 +54,7 @@ def test_upload_json_is_the_apis_final_upload(api_server, mixed):
     assert upload == get(api_server, f"/uploads/{upload['upload_id']}").json()
     assert upload["status"] == "completed"
     assert upload["counts"] == {"rows": 10, "valid": 7, "invalid": 3, "duplicate": 1}
-    assert upload["chunks"] == {"total": 3, "done": 3, "failed": 0, "pending": 0}
+    assert upload["chunks"] == {"total": 3, "done": 3, "failed": 0, "cancelled": 0, "pending": 0}
 
 
 def test_upload_waits_and_prints_the_apis_counts(api_server, tmp_path):
@@ -510,3 +510,46 @@ def test_an_xlsx_workbook_is_uploaded_like_a_csv(api_server, tmp_path):
     assert result.returncode == 0, result.stderr
     upload = json.loads(result.stdout)
     assert upload["filename"] == "orders.xlsx" and upload["counts"]["valid"] == 3
+
+
+def test_stop_cancels_a_running_upload_and_undo_cancels_its_orders(api_server, tmp_path):
+    rows = [valid_row(n, prefix="CLI-STOP") for n in range(3000)]
+    path = tmp_path / "stop.csv"
+    path.write_bytes(to_csv(rows))
+    accepted = run_oms(
+        "upload", str(path), "--no-wait", "--chunk-rows", "10", "--json", api_url=api_server
+    )
+    upload_id = json.loads(accepted.stdout)["upload_id"]
+
+    stopped = run_oms("stop", upload_id, "--yes", api_url=api_server)
+
+    assert stopped.returncode == 0, stopped.stderr
+    summary = parse_fields(stopped.stdout.decode())
+    assert summary["status"] == "cancelled"
+    upload = get(api_server, f"/uploads/{upload_id}").json()
+    assert summary["chunks"].endswith(f"{upload['chunks']['cancelled']} cancelled")
+    stored = upload["counts"]["valid"]
+    assert stored < len(rows)
+
+    undone = run_oms("undo", upload_id, "--yes", api_url=api_server)
+
+    assert undone.returncode == 0, undone.stderr
+    progress = parse_fields(undone.stdout.decode())
+    assert progress["undo"] == "done"
+    assert number(progress["orders cancelled"]) == stored
+    listed = get(api_server, "/orders", upload_id=upload_id, status="cancelled", page_size=200)
+    assert len(listed.json()["items"]) == min(stored, 200)
+    status = parse_fields(run_oms("status", upload_id, api_url=api_server).stdout.decode())
+    assert status["undo"].startswith(f"done: {stored} orders cancelled, 0 kept")
+
+
+def test_stop_of_a_completed_upload_exits_3_and_says_undo(api_server, mixed, settings):
+    upload_id = mixed["upload"]["upload_id"]
+    before = Written.now(settings)
+
+    result = run_oms("stop", upload_id, "--yes", api_url=api_server)
+
+    assert result.returncode == 3
+    assert "nothing is left to stop" in result.stderr
+    assert f"oms undo {upload_id}" in result.stderr
+    assert_nothing_written(settings, before)

@@ -43,7 +43,7 @@ def test_mixed_file_across_chunks_stores_valid_rows_and_reports_every_invalid_on
         return i + 2 + (1 if i > 1 else 0)
 
     assert upload["status"] == "completed", upload
-    assert upload["chunks"] == {"total": 3, "done": 3, "failed": 0, "pending": 0}
+    assert upload["chunks"] == {"total": 3, "done": 3, "failed": 0, "cancelled": 0, "pending": 0}
     assert upload["counts"] == {"rows": 12, "valid": 7, "invalid": 5, "duplicate": 2}
 
     report = invalid_rows(api, upload)

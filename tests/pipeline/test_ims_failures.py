@@ -59,7 +59,7 @@ def test_a_chunk_failing_past_its_retries_fails_alone_and_retry_completes_the_up
     upload_id = accepted["upload_id"]
     assert failed["status"] == "failed"
     assert failed["failed_chunks"] == [1]
-    assert failed["chunks"] == {"total": 3, "done": 2, "failed": 1, "pending": 0}
+    assert failed["chunks"] == {"total": 3, "done": 2, "failed": 1, "cancelled": 0, "pending": 0}
     assert "chunk 1" in failed["error"] and "injected failure" in failed["error"]
     assert repo.get_chunk(upload_id, 1)["attempts"] == settings.task_max_retries + 1
     # The other chunks' orders and invalid rows are kept; nothing of chunk 1 was written.
@@ -73,7 +73,7 @@ def test_a_chunk_failing_past_its_retries_fails_alone_and_retry_completes_the_up
 
     assert done["status"] == "completed"
     assert done["counts"] == {"rows": 9, "valid": 7, "invalid": 2, "duplicate": 0}
-    assert done["chunks"] == {"total": 3, "done": 3, "failed": 0, "pending": 0}
+    assert done["chunks"] == {"total": 3, "done": 3, "failed": 0, "cancelled": 0, "pending": 0}
     assert done["failed_chunks"] == [] and done["error"] is None
     stored = sorted(o["row_number"] for o in mongo.db()["orders"].find({"upload_id": upload_id}))
     assert stored == [2, 3, 4, 5, 6, 8, 10]

@@ -298,3 +298,22 @@ def test_the_webhooks_are_in_the_openapi_document_with_their_headers(api):
     events = spec["components"]["schemas"]["WebhookArgs"]["properties"]["events"]
     assert events["items"]["enum"] == ["upload.completed", "upload.failed", "upload.rejected"]
     assert mongo.LOOKUPS["webhook_deliveries"]  # its queries are indexed
+
+
+def test_a_cancelled_upload_is_told_to_its_subscribers(api, pipeline, hooks):
+    hook = subscribe(api, f"{hooks.url}/cancelled", ["upload.cancelled"])
+    upload_id = uuid.uuid4().hex
+    data = to_csv([valid_row(0, prefix="WHCNL")])
+    key = keys.upload_key(upload_id, "stopped.csv")
+    s3.put_bytes(key, data)
+    repo.create_upload(
+        upload_id, filename="stopped.csv", key=key, size=len(data), sha256="-", chunk_rows=10
+    )
+
+    cancelled = api.post(f"/uploads/{upload_id}/cancel")
+    [request] = hooks.wait_for("/cancelled", 1)
+
+    payload = assert_signed(request, hook["secret"])
+    assert cancelled.status_code == 202 and cancelled.get_json()["status"] == "cancelled"
+    assert request.headers["OMS-Event"] == "upload.cancelled"
+    assert payload["upload_id"] == upload_id and payload["status"] == "cancelled"

@@ -8,10 +8,11 @@
   const KEY_HEADER = "X-API-Key";
   const POLL_MS = 700;
   const TABLE_MS = 4000;
-  const TERMINAL = new Set(["completed", "failed", "rejected"]);
+  const TERMINAL = new Set(["completed", "failed", "rejected", "cancelled"]);
   const STATUS_TEXT = {
     uploading: "Uploading", queued: "Queued", splitting: "Splitting", processing: "Processing",
     finalizing: "Finalizing", completed: "Completed", failed: "Failed", rejected: "Rejected",
+    cancelled: "Cancelled",
   };
   const REFUSAL_TITLES = {
     empty_file: "The file is empty",
@@ -335,7 +336,8 @@
         // A completed upload's orders are still being finalized while some are on hold.
         const waiting = upload.status === "completed" && upload.order_status
           && upload.order_status.on_hold > 0;
-        if (TERMINAL.has(upload.status) && !waiting) {
+        const undoing = upload.undo && upload.undo.status === "running";
+        if (TERMINAL.has(upload.status) && !waiting && !undoing) {
           refreshTable();
           return;
         }
@@ -363,9 +365,12 @@
     $("processing-block").hidden = false;
     if (chunks.total > 0) {
       bar.max = chunks.total;
-      bar.value = chunks.done + chunks.failed;
+      bar.value = chunks.done + chunks.failed + (chunks.cancelled || 0);
       const failed = chunks.failed ? ` · ${number(chunks.failed)} failed` : "";
-      $("processing-value").textContent = `${number(chunks.done)} / ${number(chunks.total)} chunks${failed}`;
+      const cancelled = chunks.cancelled ? ` · ${number(chunks.cancelled)} cancelled` : "";
+      const stopping = upload.cancel_requested && !TERMINAL.has(status) ? " · stopping" : "";
+      $("processing-value").textContent =
+        `${number(chunks.done)} / ${number(chunks.total)} chunks${failed}${cancelled}${stopping}`;
     } else if (TERMINAL.has(status)) {
       bar.max = 1;
       bar.value = 1;
@@ -411,9 +416,19 @@
     const retry = $("current-retry");
     retry.hidden = status !== "failed";
     retry.dataset.retryUrl = `${upload.status_url}/retry`;
+    const stop = $("current-stop");
+    stop.hidden = done || Boolean(upload.cancel_requested);
+    stop.dataset.cancelUrl = `${upload.status_url}/cancel`;
+    const undo = upload.undo || null;
+    const undoButton = $("current-undo");
+    undoButton.hidden = !["completed", "cancelled", "failed"].includes(status)
+      || upload.check_only || !counts.valid || (undo && undo.status !== "failed");
+    undoButton.dataset.undoUrl = `${upload.status_url}/undo`;
+    undoButton.textContent = undo && undo.status === "failed" ? "Undo: go on" : "Undo: cancel its orders";
+    renderUndo(undo);
     $("current-duration").textContent = upload.duration_s != null
       ? `Finished in ${formatDuration(upload.duration_s)}` : "";
-    $("current-actions").hidden = !done && !upload.invalid_file_url;
+    $("current-actions").hidden = !done && !upload.invalid_file_url && stop.hidden;
 
     if (status !== lastStatus) {
       const detail = status === "completed"
@@ -422,6 +437,52 @@
       $("current-status").textContent = `${upload.filename} ${STATUS_TEXT[status] || status}${detail}`;
     }
   }
+
+  // ---------------------------------------------------------------- stop and undo
+
+  function renderUndo(undo) {
+    const box = $("current-undo-progress");
+    box.hidden = !undo;
+    if (!undo) return;
+    const bar = $("undo-progress");
+    bar.max = Math.max(undo.blocks_total, 1);
+    bar.value = undo.blocks_total ? undo.blocks_done : 1;
+    const kept = undo.kept ? `, ${number(undo.kept)} kept (fulfilled)` : "";
+    const text = {
+      running: `Undoing: ${number(undo.cancelled)} orders cancelled so far${kept}`,
+      done: `Undone: ${number(undo.cancelled)} orders cancelled${kept}`,
+      failed: `The undo stopped: ${undo.error || "unknown error"}. ${number(undo.cancelled)} cancelled so far.`,
+    }[undo.status] || undo.status;
+    $("undo-value").textContent = text;
+  }
+
+  async function postAction(button, url, failure) {
+    button.disabled = true;
+    try {
+      const upload = await apiJson(url, { method: "POST" });
+      renderCurrent(upload, "");
+      follow(upload.status_url, ++generation);
+      refreshTable();
+    } catch (error) {
+      const box = $("current-error");
+      box.textContent = `${failure}: ${error.message}`;
+      box.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  $("current-stop").addEventListener("click", () => {
+    const button = $("current-stop");
+    if (!window.confirm("Stop this upload? Chunks not yet processed will not be; orders already stored stay.")) return;
+    postAction(button, button.dataset.cancelUrl, "The upload could not be stopped");
+  });
+
+  $("current-undo").addEventListener("click", () => {
+    const button = $("current-undo");
+    if (!window.confirm("Cancel every order of this upload? Their stock goes back; shipped orders are kept.")) return;
+    postAction(button, button.dataset.undoUrl, "The upload could not be undone");
+  });
 
   // ---------------------------------------------------------------- commit a check
 
