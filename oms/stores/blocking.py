@@ -3,7 +3,8 @@
 The API runs in gevent workers (``oms/api/server.py``): its greenlets take turns at I/O
 that gevent patched (sockets: boto3, pymongo, requests, redis). A call that waits in C
 instead, such as confluent-kafka's ``list_topics(timeout=3)`` while the broker is down,
-holds the whole worker: no other request of that process moves until it returns.
+holds the whole worker: no other request of that process moves until it returns; so
+does a long pure-CPU call (converting an uploaded workbook to CSV).
 ``off_event_loop`` runs such a call in gevent's pool of real threads, so only its own
 request waits. In a process without gevent (Celery workers, the finalizer, tests) it is
 a plain call.

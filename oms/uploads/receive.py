@@ -23,7 +23,7 @@ from werkzeug.sansio.multipart import Data, Epilogue, File, MultipartDecoder, Ne
 from oms.config import get_settings
 from oms.errors import OMSError
 from oms.ingest.header import HEAD_BYTES, Header, HeaderError, read_header
-from oms.stores import s3
+from oms.stores import blocking, s3
 from oms.uploads import keys, spreadsheet
 
 READ_BYTES = 256 * 1024
@@ -220,11 +220,18 @@ class _SpreadsheetReceiver:
         self.csv = _FileReceiver(
             self.filename, self.max_bytes, self.mapping, stored_as=f"{self.filename}.csv"
         )
-        try:
-            for block in spreadsheet.csv_blocks(Path(self.spool.name)):
-                self.csv.write(block)
-        except spreadsheet.NotAWorkbook as exc:
-            raise UploadRefused(415, "not_xlsx", f"{self.filename}: {exc}") from exc
+        with tempfile.NamedTemporaryFile(suffix=".csv") as converted:
+            try:
+                # Parsing a workbook is pure CPU for seconds to minutes: in a real thread,
+                # so the API's other requests go on meanwhile (gevent worker).
+                blocking.off_event_loop(
+                    spreadsheet.convert, Path(self.spool.name), Path(converted.name)
+                )
+            except spreadsheet.NotAWorkbook as exc:
+                raise UploadRefused(415, "not_xlsx", f"{self.filename}: {exc}") from exc
+            with open(converted.name, "rb") as csv_file:
+                while block := csv_file.read(READ_BYTES):
+                    self.csv.write(block)
         received = self.csv.finish(None)
         self.spool.close()
         return replace(received, sha256=sha256)
