@@ -20,19 +20,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def make(rows: int, path: Path) -> None:
-    from openpyxl import Workbook
-
-    from tests.pipeline.rows import COLUMNS, valid_row
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet()
-    sheet.append(COLUMNS)
-    for n in range(rows):
-        sheet.append([valid_row(n, prefix="XMEM")[name] for name in COLUMNS])
-    book.save(path)
-
-
 def convert(path: Path) -> dict:
     from oms.uploads.spreadsheet import csv_blocks
 
@@ -56,6 +43,8 @@ def main() -> None:
     parser.add_argument("--convert", type=Path, help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from tests.pipeline.rows import to_xlsx
+
     if args.convert:
         print(json.dumps(convert(args.convert)))
         return
@@ -63,7 +52,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for rows in args.rows:
             path = Path(scratch) / f"{rows}.xlsx"
-            make(rows, path)
+            to_xlsx(rows, path)
             child = subprocess.run(
                 [sys.executable, __file__, "--convert", str(path)],
                 check=True,

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 import click
 
@@ -29,6 +30,46 @@ timeout_option = click.option(
 )
 
 
+@dataclass(frozen=True)
+class _Watch:
+    """What a wait follows on the upload document: a bar over ``total`` at ``position``
+    until ``ended``; ``still`` says where it is when the wait times out."""
+
+    label: str
+    total: Callable[[dict], int]
+    position: Callable[[dict], int]
+    ended: Callable[[dict], bool]
+    still: Callable[[dict, str], str]  # (upload, "after N s")
+
+
+def _chunks_ended(upload: dict) -> int:
+    chunks = upload["chunks"]
+    return int(chunks["done"] + chunks["failed"] + chunks.get("cancelled", 0))
+
+
+UPLOAD = _Watch(
+    label="Processing chunks",
+    total=lambda u: int(u["chunks"]["total"]),
+    position=_chunks_ended,
+    ended=lambda u: u["status"] in TERMINAL,
+    still=lambda u, after: (
+        f"upload {u['upload_id']} is still {u['status']} {after} "
+        f"({u['chunks']['done']} of {u['chunks']['total']} chunks done)"
+    ),
+)
+
+UNDO = _Watch(
+    label="Cancelling orders (blocks of 50 rows)",
+    total=lambda u: int((u.get("undo") or {}).get("blocks_total") or 0),
+    position=lambda u: int((u.get("undo") or {}).get("blocks_done") or 0),
+    ended=lambda u: (u.get("undo") or {}).get("status") in ("done", "failed"),
+    still=lambda u, after: (
+        f"the undo of upload {u['upload_id']} is still running {after} "
+        f"({(u.get('undo') or {}).get('cancelled', 0)} orders cancelled)"
+    ),
+)
+
+
 def wait_for_upload(
     client: ApiClient,
     upload_id: str,
@@ -37,9 +78,31 @@ def wait_for_upload(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict:
     """Poll GET /uploads/<id> until the upload is terminal; return its last state."""
+    return _wait(client, upload_id, timeout_s, UPLOAD, clock, sleep)
+
+
+def wait_for_undo(
+    client: ApiClient,
+    upload_id: str,
+    timeout_s: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
+    """Poll GET /uploads/<id> until its undo is done or failed; return the upload."""
+    return _wait(client, upload_id, timeout_s, UNDO, clock, sleep)
+
+
+def _wait(
+    client: ApiClient,
+    upload_id: str,
+    timeout_s: float,
+    watch: _Watch,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> dict:
     follow = f"it goes on in the background; follow it with: oms status {upload_id}"
     try:
-        return _poll(client, upload_id, timeout_s, follow, clock, sleep)
+        return _poll(client, upload_id, timeout_s, follow, watch, clock, sleep)
     except KeyboardInterrupt:
         raise Interrupted(f"stopped waiting for upload {upload_id}", [follow]) from None
 
@@ -49,6 +112,7 @@ def _poll(
     upload_id: str,
     timeout_s: float,
     follow: str,
+    watch: _Watch,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> dict:
@@ -68,68 +132,20 @@ def _poll(
                     raise
                 sleep(POLL_S)
                 continue
-            chunks = upload["chunks"]
-            if bar is None and chunks["total"]:
+            if bar is None and watch.total(upload):
                 bar = stack.enter_context(
                     click.progressbar(
-                        length=chunks["total"],
-                        label="Processing chunks",
+                        length=watch.total(upload),
+                        label=watch.label,
                         show_pos=True,
                         show_eta=False,
                         file=sys.stderr,
                     )
                 )
             if bar is not None:
-                bar.update(
-                    max(0, chunks["done"] + chunks["failed"] + chunks.get("cancelled", 0) - bar.pos)
-                )
-            if upload["status"] in TERMINAL:
+                bar.update(max(0, watch.position(upload) - bar.pos))
+            if watch.ended(upload):
                 return upload
             if clock() >= deadline:
-                raise WaitTimedOut(
-                    f"upload {upload_id} is still {upload['status']} after {timeout_s:g} s "
-                    f"({chunks['done']} of {chunks['total']} chunks done)",
-                    [follow],
-                )
+                raise WaitTimedOut(watch.still(upload, f"after {timeout_s:g} s"), [follow])
             sleep(POLL_S)
-
-
-def wait_for_undo(
-    client: ApiClient,
-    upload_id: str,
-    timeout_s: float,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict:
-    """Poll GET /uploads/<id> until its undo is done or failed; return the upload."""
-    follow = f"the undo goes on in the background; follow it with: oms status {upload_id}"
-    deadline = clock() + timeout_s
-    try:
-        with ExitStack() as stack:
-            bar = None
-            while True:
-                upload = client.get_upload(upload_id)
-                undo = upload.get("undo") or {}
-                if bar is None and undo.get("blocks_total"):
-                    bar = stack.enter_context(
-                        click.progressbar(
-                            length=undo["blocks_total"],
-                            label="Cancelling orders (blocks of 50 rows)",
-                            show_pos=True,
-                            show_eta=False,
-                            file=sys.stderr,
-                        )
-                    )
-                if bar is not None:
-                    bar.update(max(0, undo.get("blocks_done", 0) - bar.pos))
-                if undo.get("status") in ("done", "failed"):
-                    return upload
-                if clock() >= deadline:
-                    raise WaitTimedOut(
-                        f"the undo of upload {upload_id} is still running after "
-                        f"{timeout_s:g} s ({undo.get('cancelled', 0)} orders cancelled)",
-                        [follow],
-                    )
-                sleep(POLL_S)
-    except KeyboardInterrupt:
-        raise Interrupted(f"stopped waiting for the undo of {upload_id}", [follow]) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from pathlib import Path
 
 from ims.catalog import load_catalog
 
@@ -71,3 +72,17 @@ def their_file(prefix: str, rows: int = 4, bad_sku_at: int | None = None) -> byt
             row["sku"] = "NO-SUCH-SKU"
         writer.writerow([row[name] for name in COLUMNS])
     return out.getvalue().encode()
+
+
+def to_xlsx(rows: int, path: Path, prefix: str = "XMEM") -> Path:
+    """A workbook of ``rows`` valid rows (every cell text), written in openpyxl's
+    write-only mode (fast, any size)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(COLUMNS)
+    for n in range(rows):
+        sheet.append([valid_row(n, prefix=prefix)[name] for name in COLUMNS])
+    book.save(path)
+    return path

@@ -15,7 +15,7 @@ from oms.uploads import spreadsheet
 from oms.uploads.spreadsheet import cell_text
 from tests.namespaces import Written, assert_nothing_written
 from tests.pipeline.helpers import wait_for_upload
-from tests.pipeline.rows import COLUMNS, valid_row
+from tests.pipeline.rows import COLUMNS, to_xlsx, valid_row
 
 
 def workbook(rows: list[dict], path: Path) -> bytes:
@@ -99,20 +99,10 @@ def test_cells_are_written_as_excel_shows_them():
     assert cell_text(" text ") == " text "
 
 
-def _plain_workbook(rows: int, path: Path) -> Path:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet()
-    sheet.append(COLUMNS)
-    for n in range(rows):
-        sheet.append([valid_row(n, prefix="XMEM")[name] for name in COLUMNS])
-    book.save(path)
-    return path
-
-
 def test_reading_a_sheet_holds_one_row_at_a_time(tmp_path):
     """openpyxl 3.1.5 keeps every row it read (about 80 bytes each) unless
     spreadsheet._iterparse_dropping_rows removes it: memory would grow with the sheet."""
-    path = _plain_workbook(8000, tmp_path / "many.xlsx")  # 8 blocks of 1,000 records
+    path = to_xlsx(8000, tmp_path / "many.xlsx")  # 8 blocks of 1,000 records
     tracemalloc.start()
     try:
         held = [tracemalloc.get_traced_memory()[0] for _ in spreadsheet.csv_blocks(path)]
@@ -138,7 +128,7 @@ def test_the_api_answers_other_requests_while_it_converts_a_workbook(fresh_setti
     from oms.config import environ
     from tests.servers import gunicorn
 
-    path = _plain_workbook(12_000, tmp_path / "slow.xlsx")
+    path = to_xlsx(12_000, tmp_path / "slow.xlsx")
     with gunicorn(
         "oms.api.wsgi:app", tmp_path / "api.log", workers=1, env=environ(fresh_settings)
     ) as (url, _):
