@@ -459,3 +459,19 @@ def test_a_completed_upload_can_be_undone_with_progress(api_server, page, tmp_pa
     expect(page.locator("#order-cancelled")).to_have_text("5")
     order = requests.get(f"{api_server}/orders/{rows[0]['order_id']}", timeout=10).json()
     assert order["status"] == "cancelled" and order["upload_id"] == upload_id
+
+
+def test_a_workbook_dropped_on_the_page_goes_through(api_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.pipeline.rows import to_xlsx
+
+    path = to_xlsx(7, tmp_path / "orders.xlsx", prefix="PAGEXLSX" + uuid.uuid4().hex[:4])
+
+    page.goto(f"{api_server}/")
+    page.set_input_files("#file-input", path)
+    upload_id = wait_for_terminal(page)
+
+    expect(page.locator("#count-valid")).to_have_text("7")
+    upload = requests.get(f"{api_server}/uploads/{upload_id}", timeout=10).json()
+    assert upload["filename"] == "orders.xlsx" and upload["counts"]["valid"] == 7

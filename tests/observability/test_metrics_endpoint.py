@@ -78,4 +78,5 @@ def test_every_upload_status_is_exposed_even_at_zero(metrics_api):
         "completed",
         "failed",
         "rejected",
+        "cancelled",
     }

@@ -40,6 +40,7 @@ def test_the_panel_adds_a_webhook_shows_its_deliveries_and_deletes_it(api_server
         page.fill("#webhook-url", f"{hooks.url}/page")
         page.uncheck("input[name=webhook-event][value='upload.failed']")
         page.uncheck("input[name=webhook-event][value='upload.rejected']")
+        page.uncheck("input[name=webhook-event][value='upload.cancelled']")
         page.click("#webhook-add")
         expect(page.locator("#webhook-secret")).to_be_visible()
         secret = page.locator("#webhook-secret-value").inner_text()

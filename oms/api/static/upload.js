@@ -494,6 +494,7 @@
       const accepted = await apiJson(button.dataset.commitUrl, { method: "POST" });
       button.hidden = true;
       $("current").dataset.uploadId = accepted.upload_id;
+      $("current").dataset.status = accepted.status; // the check's "completed" no longer
       $("current-meta").textContent = `${formatBytes(accepted.size)} · upload ${accepted.upload_id}`;
       refreshTable();
       follow(accepted.status_url, ++generation);
