@@ -8,7 +8,7 @@ from oms.cli.client import ApiClient
 from oms.cli.errors import ApiRefused, ExitCode
 from oms.cli.output import echo_json, fields, json_option, note
 from oms.cli.uploads import describe
-from oms.cli.wait import timeout_option, wait_for_undo, wait_for_upload
+from oms.cli.wait import UNDO, timeout_option, wait_for_upload
 from oms.uploads.status import UploadStatus
 
 
@@ -60,7 +60,7 @@ def undo(
         click.confirm(f"Cancel every order of upload {upload_id}?", abort=True)
     upload = client.undo_upload(upload_id)
     if wait:
-        upload = wait_for_undo(client, upload_id, timeout_s)
+        upload = wait_for_upload(client, upload_id, timeout_s, watch=UNDO)
     progress = upload.get("undo") or {}
     if as_json:
         echo_json(upload)

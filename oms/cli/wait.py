@@ -31,7 +31,7 @@ timeout_option = click.option(
 
 
 @dataclass(frozen=True)
-class _Watch:
+class Watch:
     """What a wait follows on the upload document: a bar over ``total`` at ``position``
     until ``ended``; ``still`` says where it is when the wait times out."""
 
@@ -47,7 +47,7 @@ def _chunks_ended(upload: dict) -> int:
     return int(chunks["done"] + chunks["failed"] + chunks.get("cancelled", 0))
 
 
-UPLOAD = _Watch(
+UPLOAD = Watch(
     label="Processing chunks",
     total=lambda u: int(u["chunks"]["total"]),
     position=_chunks_ended,
@@ -58,7 +58,7 @@ UPLOAD = _Watch(
     ),
 )
 
-UNDO = _Watch(
+UNDO = Watch(
     label="Cancelling orders (blocks of 50 rows)",
     total=lambda u: int((u.get("undo") or {}).get("blocks_total") or 0),
     position=lambda u: int((u.get("undo") or {}).get("blocks_done") or 0),
@@ -76,30 +76,11 @@ def wait_for_upload(
     timeout_s: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    *,
+    watch: Watch = UPLOAD,
 ) -> dict:
-    """Poll GET /uploads/<id> until the upload is terminal; return its last state."""
-    return _wait(client, upload_id, timeout_s, UPLOAD, clock, sleep)
-
-
-def wait_for_undo(
-    client: ApiClient,
-    upload_id: str,
-    timeout_s: float,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict:
-    """Poll GET /uploads/<id> until its undo is done or failed; return the upload."""
-    return _wait(client, upload_id, timeout_s, UNDO, clock, sleep)
-
-
-def _wait(
-    client: ApiClient,
-    upload_id: str,
-    timeout_s: float,
-    watch: _Watch,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> dict:
+    """Poll GET /uploads/<id> until what ``watch`` follows has ended (by default, the
+    upload is terminal; ``UNDO``: its undo is done or failed); return its last state."""
     follow = f"it goes on in the background; follow it with: oms status {upload_id}"
     try:
         return _poll(client, upload_id, timeout_s, follow, watch, clock, sleep)
@@ -112,7 +93,7 @@ def _poll(
     upload_id: str,
     timeout_s: float,
     follow: str,
-    watch: _Watch,
+    watch: Watch,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> dict:

@@ -14,9 +14,8 @@ from confluent_kafka import Consumer
 TERMINAL = {"completed", "failed", "rejected", "cancelled"}
 
 
-def stored_upload(name: str, rows: list[dict], chunk_rows: int = 10) -> str:
-    """An upload in S3 and MongoDB, split into chunks, as ingest_upload leaves it."""
-    from oms.pipeline import split
+def queued_upload(name: str, rows: list[dict], chunk_rows: int = 10) -> str:
+    """An upload in S3 and MongoDB, queued, as POST /upload leaves it (no split sent)."""
     from oms.stores import s3
     from oms.uploads import keys
     from oms.uploads import repository as repo
@@ -29,6 +28,14 @@ def stored_upload(name: str, rows: list[dict], chunk_rows: int = 10) -> str:
     repo.create_upload(
         upload_id, filename=name, key=key, size=len(data), sha256="-", chunk_rows=chunk_rows
     )
+    return upload_id
+
+
+def stored_upload(name: str, rows: list[dict], chunk_rows: int = 10) -> str:
+    """An upload in S3 and MongoDB, split into chunks, as ingest_upload leaves it."""
+    from oms.pipeline import split
+
+    upload_id = queued_upload(name, rows, chunk_rows)
     assert split.split_upload(upload_id).action == "start"
     return upload_id
 

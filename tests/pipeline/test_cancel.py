@@ -12,10 +12,15 @@ from oms.errors import Conflict
 from oms.orders.store import orders
 from oms.pipeline import cancel, chunk, finalize, schedule, split
 from oms.stores import s3
-from oms.uploads import keys
 from oms.uploads import repository as repo
 from tests.namespaces import Written, assert_nothing_written, changed
-from tests.pipeline.helpers import read_topic, stored_upload, upload_bytes, wait_for_upload
+from tests.pipeline.helpers import (
+    queued_upload,
+    read_topic,
+    stored_upload,
+    upload_bytes,
+    wait_for_upload,
+)
 from tests.pipeline.rows import to_csv, valid_row
 
 pytestmark = pytest.mark.integration
@@ -66,13 +71,7 @@ def test_a_cancel_stops_the_chunks_not_run_and_keeps_what_was_stored(ims_service
 
 
 def test_a_queued_upload_is_cancelled_at_once_and_never_split(settings):
-    upload_id = uuid.uuid4().hex
-    data = to_csv([valid_row(0, prefix="CNLQ")])
-    key = keys.upload_key(upload_id, "queued.csv")
-    s3.put_bytes(key, data)
-    repo.create_upload(
-        upload_id, filename="queued.csv", key=key, size=len(data), sha256="-", chunk_rows=10
-    )
+    upload_id = queued_upload("queued.csv", [valid_row(0, prefix="CNLQ")])
 
     upload = cancel.cancel_upload(upload_id)
     result = split.split_upload(upload_id)  # its split message, delivered after the cancel

@@ -19,7 +19,7 @@ from oms.uploads.status import UploadStatus
 from oms.webhooks import deliveries, owed, signing
 from tests import namespaces
 from tests.namespaces import Written, assert_nothing_written
-from tests.pipeline.helpers import upload_bytes, wait_for_upload
+from tests.pipeline.helpers import queued_upload, upload_bytes, wait_for_upload
 from tests.pipeline.rows import to_csv, valid_row
 from tests.webhooks.receiver import receiver
 
@@ -318,13 +318,7 @@ def test_the_webhooks_are_in_the_openapi_document_with_their_headers(api):
 
 def test_a_cancelled_upload_is_told_to_its_subscribers(api, pipeline, hooks):
     hook = subscribe(api, f"{hooks.url}/cancelled", ["upload.cancelled"])
-    upload_id = uuid.uuid4().hex
-    data = to_csv([valid_row(0, prefix="WHCNL")])
-    key = keys.upload_key(upload_id, "stopped.csv")
-    s3.put_bytes(key, data)
-    repo.create_upload(
-        upload_id, filename="stopped.csv", key=key, size=len(data), sha256="-", chunk_rows=10
-    )
+    upload_id = queued_upload("stopped.csv", [valid_row(0, prefix="WHCNL")])
 
     cancelled = api.post(f"/uploads/{upload_id}/cancel")
     [request] = hooks.wait_for("/cancelled", 1)
