@@ -25,7 +25,8 @@ def _iso(moment: datetime) -> str:
 
 
 def order_created(order: dict) -> dict:
-    """The ``order.created`` payload of a stored order document."""
+    """The ``order.created`` payload of a stored order document. ``block`` (the order's
+    listing block) lets the finalizer move a block's orders with one update."""
     return {
         "event_id": event_id(order["order_id"], ORDER_CREATED),
         "event_type": ORDER_CREATED,
@@ -38,6 +39,7 @@ def order_created(order: dict) -> dict:
         "sku": order["item"]["sku"],
         "quantity": order["item"]["quantity"],
         "total_amount": str(from_cents(order["item"]["total_amount_cents"])),
+        "block": order["block"],
     }
 
 

@@ -8,11 +8,12 @@ Two rules keep the same code correct and fast on both servers (docs/architecture
   filtered in Go after reading every row of the collection. Listings page by an
   equality on a ``block`` field (see ``oms.stores.pages``) instead of sorting and
   skipping, and every field of ``LOOKUPS`` gets an index on either server.
-* **Every update goes through ``update_one``/``find_one_and_update`` here**, which
-  increment the document's version ``_v`` and retry a write conflict. FerretDB 1.24 does
-  updates as unlocked read-modify-write; on the local stack a trigger turns a write
-  based on a stale read into a conflict (``devstack/ferretdb_store.py``). MongoDB raises
-  its own WriteConflict (112) in the same places, so the retry is not FerretDB-only.
+* **Every update goes through ``update_one``/``update_many``/``find_one_and_update``
+  here**, which increment the document's version ``_v`` and retry a write conflict.
+  FerretDB 1.24 does updates as unlocked read-modify-write; on the local stack a
+  trigger turns a write based on a stale read into a conflict
+  (``devstack/ferretdb_store.py``). MongoDB raises its own WriteConflict (112) in the
+  same places, so the retry is not FerretDB-only.
 """
 
 from __future__ import annotations
@@ -253,6 +254,16 @@ def update_one(
     return _retrying(
         lambda: collection.update_one(query, _versioned(update), upsert=upsert), upsert
     )
+
+
+def update_many(
+    collection: Collection, query: dict[str, Any], update: dict[str, Any]
+) -> UpdateResult:
+    """``collection.update_many`` that bumps ``_v`` and retries a write conflict. After a
+    conflict some documents may have been changed by an earlier attempt: the query must
+    be conditional (a retry matches only what is still to change), and the result counts
+    the last attempt only."""
+    return _retrying(lambda: collection.update_many(query, _versioned(update)))
 
 
 def find_one_and_update(
