@@ -156,6 +156,56 @@ def test_a_lookup_uses_the_gin_index_through_ferretdb(settings):
     assert scans() > before
 
 
+def _pending_pages_cleaned(collection: str, field: str) -> int:
+    """Moves the entries waiting in the pending list of ``collection``'s GIN index on
+    ``field`` into the index; how many pending pages there were."""
+    import psycopg
+
+    index = ferretdb_store._index_name(_table(collection), field)
+    with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE), autocommit=True) as c:
+        row = c.execute(
+            "SELECT gin_clean_pending_list(%s::regclass)", (f'"{mongo.db().name}"."{index}"',)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _insert_keys(collection, count: int) -> None:
+    key = uuid.uuid4().hex[:8]
+    collection.insert_many(
+        [{"_id": f"{key}-{n}", "key": f"{key}-{n}", "_v": 0} for n in range(count)]
+    )
+
+
+def test_lookup_indexes_have_no_pending_list_for_lookups_to_read(settings):
+    """Inserted entries go straight into the index: nothing waits in a pending list that
+    every lookup would read whole (it grew to 175 ms per lookup during an ingestion)."""
+    collection = _collection("no_pending_list")
+    _insert_keys(collection, 3000)
+
+    assert _pending_pages_cleaned("no_pending_list", "key") == 0
+
+
+def test_an_index_made_with_a_pending_list_loses_it_when_prepared_again(settings):
+    import psycopg
+
+    collection = _collection("old_pending_list")
+    index = ferretdb_store._index_name(_table("old_pending_list"), "key")
+    qualified = f'"{mongo.db().name}"."{index}"'
+    with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE), autocommit=True) as c:
+        c.execute(f"ALTER INDEX {qualified} SET (fastupdate = on)")  # as made before
+    _insert_keys(collection, 3000)
+
+    prepared = ferretdb_store.prepare(mongo.db().name, {"old_pending_list": ("_id", "key")}, ())
+
+    assert prepared["altered"] == 1
+    assert _pending_pages_cleaned("old_pending_list", "key") == 0  # prepare moved them
+    _insert_keys(collection, 3000)
+    assert _pending_pages_cleaned("old_pending_list", "key") == 0
+    again = ferretdb_store.prepare(mongo.db().name, {"old_pending_list": ("_id", "key")}, ())
+    assert again["altered"] == 0
+
+
 def test_creating_existing_indexes_again_keeps_the_connection(settings):
     collection = _collection("indexes_twice")
     models = [IndexModel("a", unique=True, name="a"), IndexModel("b", unique=True, name="b")]
