@@ -67,14 +67,5 @@ def order_updated(order: dict, index: int) -> dict:
 
 
 def message(payload: dict) -> Message:
-    """The Kafka message of a payload: topic by event type, key = order_id. The
-    order.created events of one listing block share a partition, so the finalizer gets
-    a block's orders together and confirms them with one update (``oms.orders.finalize``):
-    keyed by order_id alone, a block's 50 events were spread over the partitions and one
-    update confirmed about 16 of them, while reading the whole block each time."""
-    return Message(
-        get_settings().topic(payload["event_type"]),
-        payload["order_id"],
-        payload,
-        partition_by=payload.get("block") if payload["event_type"] == ORDER_CREATED else None,
-    )
+    """The Kafka message of a payload: topic by event type, key = order_id."""
+    return Message(get_settings().topic(payload["event_type"]), payload["order_id"], payload)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,30 +25,6 @@ class Message:
     topic: str
     key: str
     value: dict
-    # Messages with the same ``partition_by`` go to one partition (None: the key decides).
-    partition_by: str | None = None
-
-
-_partitions: dict[str, int] = {}  # topic -> partition count, asked once per process
-
-
-def partition_of(kafka: Producer, message: Message) -> int:
-    """The partition for ``message``: -1 (librdkafka's partitioner, by key) unless it
-    has ``partition_by``, then a stable hash of it over the topic's partitions."""
-    if message.partition_by is None:
-        return -1
-    count = _partitions.get(message.topic)
-    if count is None:
-        try:
-            # Waits in librdkafka: off the API's event loop.
-            metadata = off_event_loop(kafka.list_topics, message.topic, timeout=10)
-        except KafkaException:
-            return -1
-        topic = metadata.topics.get(message.topic)
-        if topic is None or topic.error is not None or not topic.partitions:
-            return -1
-        count = _partitions[message.topic] = len(topic.partitions)
-    return zlib.crc32(message.partition_by.encode()) % count
 
 
 @per_process
@@ -144,7 +119,6 @@ def publish(messages: Iterable[Message], timeout: float | None = None) -> set[st
                         message.topic,
                         key=message.key.encode(),
                         value=payload,
-                        partition=partition_of(kafka, message),
                         on_delivery=on_delivery,
                     )
                     queued += 1
