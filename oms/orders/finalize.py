@@ -5,8 +5,8 @@ still on hold, reserves its stock (one IMS batch call; a reservation is idempote
 order_id) and moves it ``on_hold -> confirmed`` or ``on_hold -> backordered`` with the
 reason. The confirmations of one listing block (the event's ``block``: up to 50 orders
 of one upload) are one conditional ``update_many`` (block, status on_hold, order_id among
-them): measured on the local store, 1.05 ms per order against 2.14 ms for one
-``update_one`` each, 8 at a time. Backorders (each with its own reason) and events
+them): on the local store 1.37 ms per order against 3.17 ms for an ``update_one`` each
+(``benchmarks/store_costs.py``, one client). Backorders (each with its own reason) and events
 without a block are moved one by one.
 
 Orders moved earlier (a replayed batch) are recognised from their history; an order
