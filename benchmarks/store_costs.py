@@ -39,7 +39,6 @@ def main() -> int:
         docs = list(orders().find({"block": block}))
         if docs:
             scratch.insert_many(docs)
-    mongo.ensure_indexes()  # creates nothing new for orders; prepares below
     if mongo.is_ferretdb(database):
         from devstack import ferretdb_store
 
