@@ -48,9 +48,10 @@ status: venv
 run: venv  ## the main job: stack + IMS, API, worker, Flower; process sample_orders.csv
 	$(STACK) run sample_orders.csv
 
-bench: venv  ## time a generated 100k-row file through the running stack (ROWS=...)
+bench: venv  ## OMS end to end vs references, 100k and 1M rows, 1 and 2 workers (ROWS, RUNS) -> BENCHMARKS.md
 	$(STACK) up --all
-	$(PY) benchmarks/bench.py --rows $(or $(ROWS),100000)
+	$(PY) benchmarks/pipeline_bench.py --rows $(or $(ROWS),100000 1000000) --runs $(or $(RUNS),3) \
+		--json benchmarks/results/pipeline_bench.json --markdown BENCHMARKS.md
 
 bench-store: venv  ## order lookups and listings with ORDERS (default 1M) orders stored
 	$(STACK) up --all

@@ -123,6 +123,25 @@ def wrk(path_or_script: str, seconds: int, key: str, script: Path | None = None)
     }
 
 
+def stats_and_order_latency(
+    session: requests.Session, key: str, seconds: int, runs: int
+) -> dict[str, dict]:
+    """wrk's figures for ``GET /stats`` and for ``GET /orders/<order_id>`` (a random one
+    of 2,000 stored orders per request)."""
+    results = {"stats": measured("/stats", seconds, runs, key)}
+    ids = order_ids(session)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "orders.lua"
+        script.write_text(
+            "ids = {" + ",".join(json.dumps(i) for i in ids) + "}\n"
+            "request = function()\n"
+            "  return wrk.format('GET', '/orders/' .. ids[math.random(#ids)])\n"
+            "end\n"
+        )
+        results["order_by_id"] = measured("/", seconds, runs, key, script)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--uploads", type=int, default=1000)
@@ -135,17 +154,7 @@ def main() -> int:
     session.headers["X-API-Key"] = key
     results: dict[str, object] = {"uploads": ensure_uploads(args.uploads, session)}
     results["orders_stored"] = session.get(f"{API}/stats", timeout=30).json()["orders"]["total"]
-    results["stats"] = measured("/stats", args.seconds, args.runs, key)
-    ids = order_ids(session)
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "orders.lua"
-        script.write_text(
-            "ids = {" + ",".join(json.dumps(i) for i in ids) + "}\n"
-            "request = function()\n"
-            "  return wrk.format('GET', '/orders/' .. ids[math.random(#ids)])\n"
-            "end\n"
-        )
-        results["order_by_id"] = measured("/", args.seconds, args.runs, key, script)
+    results.update(stats_and_order_latency(session, key, args.seconds, args.runs))
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:

@@ -73,6 +73,8 @@ def read_records(
     except UnicodeDecodeError:
         yield from _read_one_by_one(data, header, first_line, unclosed, 0, limits)
         return
+    # One search of the chunk spares one per cell when, as nearly always, none is there.
+    clean = _CONTROL.search(text) is None
     reader = csv.reader(io.StringIO(text, newline=""))
     yielded = 0
     lines_before = 0
@@ -83,7 +85,7 @@ def read_records(
                 if pending is not None:
                     yield pending
                     yielded += 1
-                pending = _record(first_line + lines_before, cells, header, [], limits)
+                pending = _record(first_line + lines_before, cells, header, [], limits, clean=clean)
             lines_before = reader.line_num
     except csv.Error:
         # Re-read the rest record by record, so only the culprit carries the error.
@@ -145,8 +147,13 @@ def _record(
     problems: list[Reason],
     limits: Limits,
     check_width: bool = True,
+    clean: bool = False,
 ) -> RawRecord:
-    cells = _bounded(cells, header, problems, limits)
+    """``clean``: the caller knows the cells hold no control character."""
+    if not clean or sum(len(cell) for cell in cells) > min(
+        limits.max_field_chars, limits.max_record_chars
+    ):
+        cells = _bounded(cells, header, problems, limits)
     n = len(cells)
     if check_width and n != len(header.columns):
         problems.append(

@@ -40,6 +40,14 @@ _DEFINITIONS: dict[str, Callable[[], object]] = {
         registry=None,
         buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 900),
     ),
+    "CHUNK_STAGE_SECONDS": lambda: Histogram(
+        "oms_chunk_stage_seconds",
+        "Time one chunk spent in a stage (fetch, parse, validate, ims, insert, publish, "
+        "invalid_part), chunks that finished",
+        ["stage"],
+        registry=None,
+        buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    ),
     "IMS_REQUEST_SECONDS": lambda: Histogram(
         "oms_ims_request_seconds",
         "Latency of one IMS validate call (failed ones too)",
@@ -57,6 +65,7 @@ _lock = threading.Lock()
 
 # The types of the attributes that __getattr__ builds, for type checkers.
 CHUNK_SECONDS: Histogram
+CHUNK_STAGE_SECONDS: Histogram
 IMS_REQUEST_SECONDS: Histogram
 KAFKA_DELIVERY_FAILURES: Counter
 

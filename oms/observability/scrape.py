@@ -5,8 +5,9 @@
 - ``oms_orders{status}``: orders by status (the same counts as ``GET /stats``);
 - ``oms_finalizer_lag{partition}``: order.created events the finalizer has not done yet;
 - ``oms_dead_letters``: task messages parked in the dead-letter queue;
-- ``oms_chunk_seconds``, ``oms_ims_request_seconds``, ``oms_kafka_delivery_failures_total``:
-  measured in the worker processes, read from their files (oms/observability/metrics.py).
+- ``oms_chunk_seconds``, ``oms_chunk_stage_seconds{stage}``, ``oms_ims_request_seconds``,
+  ``oms_kafka_delivery_failures_total``: measured in the worker processes, read from their
+  files (oms/observability/metrics.py).
 """
 
 from __future__ import annotations

@@ -78,6 +78,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
         log.info("chunk %s/%s: its upload was cancelled; not run", upload_id, index)
         return dict(repo.EMPTY_COUNTS)
     began = time.monotonic()
+    clock = StageClock()
     attempt = repo.start_chunk_attempt(upload_id, index)
     if attempt > get_settings().task_max_retries + MORE_STARTS:
         # Started this often without ending: it kills whatever runs it (a worker lost,
@@ -96,10 +97,12 @@ def process_chunk(upload_id: str, index: int) -> dict:
             f"cell?); fix the file and upload it again"
         )
     data = s3.get_range(upload["s3_key"], chunk["start"], chunk["end"])
+    clock.lap("fetch")
 
     settings = get_settings()
     limits = Limits(settings.max_field_chars, settings.max_row_chars)
     records = list(read_records(data, header, chunk["first_line"], limits))
+    clock.lap("parse")
     # Position of each record among the file's records (for its listing block); clamped
     # to the chunk's own range in case the reader sees more records than the splitter.
     first_ordinal = index * upload["chunk_rows"]
@@ -109,7 +112,9 @@ def process_chunk(upload_id: str, index: int) -> dict:
         for position, record in enumerate(records)
     }
     valid, invalid = validate_records(records)
+    clock.lap("validate")
     valid, invalid = check_inventory(valid, invalid, header)
+    clock.lap("ims")
 
     crash_points.reached("chunk.before_insert", index)
     created_at = datetime.now(UTC)
@@ -126,6 +131,7 @@ def process_chunk(upload_id: str, index: int) -> dict:
             if attempt > 1
             else None,
         )
+    clock.lap("insert")
     crash_points.reached("chunk.after_insert", index)
     by_line = {row.line: row for row in valid}
     invalid.extend(
@@ -142,9 +148,11 @@ def process_chunk(upload_id: str, index: int) -> dict:
             f"{len(outcome.stored)} order.created events"
         )
 
+    clock.lap("publish")
     crash_points.reached("chunk.after_publish", index)
     invalid.sort(key=lambda row: row.line)
     part = write_part(upload_id, index, header, invalid)
+    clock.lap("invalid_part")
     counts = {
         "rows": len(outcome.stored) + len(invalid),
         "valid": len(outcome.stored),
@@ -153,11 +161,30 @@ def process_chunk(upload_id: str, index: int) -> dict:
     }
     by_hub = dict(Counter(doc["hub_id"] for doc in stored))
     invalid_by = count_reasons(invalid)
-    repo.finish_chunk(upload_id, index, counts, by_hub, invalid_by, part, time.monotonic() - began)
+    repo.finish_chunk(
+        upload_id, index, counts, by_hub, invalid_by, part, time.monotonic() - began, clock.seconds
+    )
     repo.add_chunk_counts(upload_id, index, counts, by_hub, invalid_by, stored=not check_only)
     metrics.CHUNK_SECONDS.observe(time.monotonic() - began)
+    for stage, seconds in clock.seconds.items():
+        metrics.CHUNK_STAGE_SECONDS.labels(stage=stage).observe(seconds)
     log.info("chunk done", extra={"upload_id": upload_id, "chunk": index, **counts})
     return counts
+
+
+class StageClock:
+    """Seconds a chunk spends in each of its stages (fetch, parse, validate, ims, insert,
+    publish, invalid_part), kept with the chunk and in /metrics: where its time goes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, stage: str) -> None:
+        """Charge the time since the previous lap to ``stage``."""
+        now = time.monotonic()
+        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._last, 4)
+        self._last = now
 
 
 def check_inventory(

@@ -217,8 +217,10 @@ def finish_chunk(
     invalid_by: dict[str, dict[str, int]],
     part_key: str | None,
     seconds: float,
+    stages: dict[str, float],
 ) -> bool:
-    """Mark the chunk done with its counts; False if it was already done (a re-run)."""
+    """Mark the chunk done with its counts, its time and its time per stage; False if it
+    was already done (a re-run)."""
     result = mongo.update_one(
         chunks(),
         {"_id": chunk_key(upload_id, index), "status": {"$in": chunk_sources_of(ChunkStatus.DONE)}},
@@ -234,6 +236,7 @@ def finish_chunk(
                 "part_key": part_key,
                 "error": None,
                 "seconds": round(seconds, 3),
+                "stages": stages,
                 "finished_at": now(),
             }
         },

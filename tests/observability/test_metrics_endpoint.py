@@ -4,10 +4,13 @@ the counts read from MongoDB."""
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from oms.uploads import repository as repo
 from tests.pipeline.helpers import upload_bytes, wait_for_upload
 from tests.pipeline.rows import to_csv, valid_row
 
 pytestmark = pytest.mark.integration
+
+STAGES = ("fetch", "parse", "validate", "ims", "insert", "publish", "invalid_part")
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +50,14 @@ def test_a_processed_file_shows_in_chunk_ims_upload_and_row_metrics(api, pipelin
     assert chunks == 3
     assert value(after, "oms_chunk_seconds_bucket", le="+Inf") == 3  # the module's only
     assert value(after, "oms_chunk_seconds_sum") > value(before, "oms_chunk_seconds_sum")
+    for stage in STAGES:
+        grown = value(after, "oms_chunk_stage_seconds_count", stage=stage) - value(
+            before, "oms_chunk_stage_seconds_count", stage=stage
+        )
+        assert grown == 3, stage
+    for chunk in repo.list_chunks(upload["upload_id"]):  # and with each chunk's record
+        assert set(chunk["stages"]) == set(STAGES)
+        assert 0 < sum(chunk["stages"].values()) <= chunk["seconds"] + 0.001
     # IMS is asked once per chunk here (the tests' IMS cache TTL is 0).
     ims_calls = value(after, "oms_ims_request_seconds_count") - value(
         before, "oms_ims_request_seconds_count"
