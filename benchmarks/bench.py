@@ -1,4 +1,5 @@
-"""`make bench`: time a generated order file through the running local stack.
+"""One generated file's upload through the running local stack, timed: what
+`benchmarks/compare_commits.sh` runs on each commit (`make bench` is pipeline_bench.py).
 
 Generates ROWS rows (2 % invalid, quoted newlines, CRLF), uploads them to the API at
 127.0.0.1:8080 with the local API key, waits for the upload to finish and prints the wall

@@ -48,7 +48,7 @@ import http_bench  # noqa: E402
 import procstats  # noqa: E402
 import references  # noqa: E402
 
-from devstack.services import api_key  # noqa: E402
+from devstack.services import api_key, ims_service_key  # noqa: E402
 from oms.config import get_settings  # noqa: E402
 from oms.orders.finalizer import lag  # noqa: E402
 
@@ -219,13 +219,24 @@ def main() -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--naive-rows", type=int, default=2000)
-    parser.add_argument("--http-seconds", type=int, default=30)
+    parser.add_argument("--http-seconds", type=int, default=30, help="0: no HTTP figures")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--markdown", type=Path, default=None)
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="measure nothing: combine these JSON results (sizes in order, the last HTTP "
+        "figures) into --json and --markdown",
+    )
     args = parser.parse_args()
+    if args.merge:
+        return write(merged([json.loads(p.read_text()) for p in args.merge]), args)
     session = requests.Session()
     session.headers["X-API-Key"] = api_key()
     chunk_rows = get_settings().chunk_rows
+    env = {"OMS_IMS_SERVICE_KEY": ims_service_key()}  # the references' processes
     results: dict = {
         "machine": machine(),
         "commit": _git("rev-parse", "--short", "HEAD"),
@@ -244,11 +255,13 @@ def main() -> int:
                     set_worker_processes(workers)
                     entry: dict = {"workers": workers}
                     entry["reference_a_parse_validate"] = references.parse_validate(
-                        path, chunk_rows, workers
+                        path, chunk_rows, workers, env
                     )
-                    entry["reference_b_bulk_load"] = references.bulk_load(path, chunk_rows, workers)
+                    entry["reference_b_bulk_load"] = references.bulk_load(
+                        path, chunk_rows, workers, env
+                    )
                     entry["reference_c_naive"] = references.naive(
-                        path, chunk_rows, workers, args.naive_rows
+                        path, chunk_rows, workers, args.naive_rows, env
                     )
                     runs = []
                     for _ in range(args.runs):
@@ -265,12 +278,17 @@ def main() -> int:
                 results["sizes"].append(size)
     finally:
         set_worker_processes(2)
-    results["http"] = http_bench.stats_and_order_latency(
-        session, api_key(), args.http_seconds, runs=3
-    )
-    results["http"]["orders_stored"] = session.get(f"{API}/stats", timeout=30).json()["orders"][
-        "total"
-    ]
+    if args.http_seconds:
+        results["http"] = http_bench.stats_and_order_latency(
+            session, api_key(), args.http_seconds, runs=3
+        )
+        results["http"]["orders_stored"] = session.get(f"{API}/stats", timeout=30).json()["orders"][
+            "total"
+        ]
+    return write(results, args)
+
+
+def write(results: dict, args: argparse.Namespace) -> int:
     results["targets"] = targets(results)
     text = json.dumps(results, indent=2, default=str)
     if args.json:
@@ -279,6 +297,22 @@ def main() -> int:
         args.markdown.write_text(markdown(results))
     print(json.dumps(results["targets"], indent=2))
     return 0
+
+
+def merged(parts: list[dict]) -> dict:
+    """Several invocations' results as one (each keeps its commit and start time)."""
+    out = {**parts[-1], "sizes": [size for part in parts for size in part["sizes"]]}
+    out["invocations"] = [
+        {
+            "commit": p["commit"],
+            "started_at": p["started_at"],
+            "rows": [s["rows"] for s in p["sizes"]],
+        }
+        for p in parts
+    ]
+    http = [p["http"] for p in parts if p.get("http")]
+    out["http"] = http[-1] if http else None
+    return out
 
 
 def ratios(entry: dict) -> dict:
@@ -341,7 +375,9 @@ def targets(results: dict) -> list[dict]:
             ratio = round(worker_pool_peak(best) / worker_pool_peak(small), 2)
             target("worker peak RSS 1M / 100k <= 1.15", ratio, 1.15)
         target("worker peak RSS for 1M rows <= 250 MB", worker_pool_peak(best), 250)
-    http = results["http"]
+    http = results.get("http")
+    if not http:
+        return found
     target(
         f"GET /stats p99 <= 20 ms ({http['orders_stored']:,} orders)",
         http["stats"].get("p99_ms"),
@@ -389,8 +425,19 @@ def markdown(results: dict) -> str:
         "",
         f"- machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB, "
         f"Python {m['python']}, Linux {m['kernel']}",
-        f"- store: {results['store']}; commit `{results['commit']}`; "
-        f"chunk_rows {results['chunk_rows']}; started {results['started_at']}",
+        f"- store: {results['store']}; chunk_rows {results['chunk_rows']}",
+        *(
+            f"- rows {', '.join(f'{n:,}' for n in i['rows'])}: commit `{i['commit']}`, "
+            f"started {i['started_at']}"
+            for i in results.get("invocations")
+            or [
+                {
+                    "rows": [s["rows"] for s in results["sizes"]],
+                    "commit": results["commit"],
+                    "started_at": results["started_at"],
+                }
+            ]
+        ),
         "",
         "## End to end and references",
         "",
@@ -453,7 +500,7 @@ def markdown(results: dict) -> str:
                 for s in services
             ]
             lines.append(f"| {size['rows']:,} | {entry['workers']} | " + " | ".join(cells) + " |")
-    http = results["http"]
+    http = results.get("http") or {"orders_stored": 0, "stats": {}, "order_by_id": {}}
     lines += [
         "",
         f"## HTTP under wrk (8 connections, 1 thread; {http['orders_stored']:,} orders stored)",

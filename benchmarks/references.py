@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,8 +76,10 @@ def _parse_worker(path: Path, chunk_rows: int, processes: int, me: int, start, o
     out.put((began, time.time(), rows))
 
 
-def parse_validate(path: Path, chunk_rows: int, processes: int) -> dict[str, float]:
-    return _together(_parse_worker, (path, chunk_rows, processes), processes)
+def parse_validate(
+    path: Path, chunk_rows: int, processes: int, env: dict[str, str] | None = None
+) -> dict[str, float]:
+    return _together(_parse_worker, (path, chunk_rows, processes), processes, env)
 
 
 # --- (b) raw bulk load ------------------------------------------------------------------
@@ -143,10 +145,12 @@ def drop_scratch() -> None:
     mongo.db().drop_collection(SCRATCH)
 
 
-def bulk_load(path: Path, chunk_rows: int, processes: int) -> dict[str, float]:
+def bulk_load(
+    path: Path, chunk_rows: int, processes: int, env: dict[str, str] | None = None
+) -> dict[str, float]:
     prepare_scratch()
     try:
-        return _together(_load_worker, (path, chunk_rows, processes), processes)
+        return _together(_load_worker, (path, chunk_rows, processes), processes, env)
     finally:
         drop_scratch()
 
@@ -158,7 +162,6 @@ def _naive_worker(path: Path, chunk_rows: int, processes: int, me: int, start, o
     import requests
     from pymongo.errors import DuplicateKeyError
 
-    from devstack.services import ims_service_key
     from oms.stores import kafka, mongo
 
     header, all_spans = spans(path, chunk_rows)
@@ -170,10 +173,10 @@ def _naive_worker(path: Path, chunk_rows: int, processes: int, me: int, start, o
     mine = _share(valid[:rows], processes, me)
     scratch = mongo.db()[SCRATCH]
     producer = kafka.producer()
-    topic = f"bench.naive.{uuid.uuid4().hex[:8]}"
     settings = get_settings()
+    topic = settings.topic("bench.naive")
     session = requests.Session()
-    session.headers["X-Service-Key"] = ims_service_key()
+    session.headers["X-Service-Key"] = settings.ims_service_key
     from oms.orders.store import order_document
 
     created = datetime.now(UTC)
@@ -196,10 +199,12 @@ def _naive_worker(path: Path, chunk_rows: int, processes: int, me: int, start, o
     out.put((began, time.time(), len(mine)))
 
 
-def naive(path: Path, chunk_rows: int, processes: int, rows: int) -> dict[str, float]:
+def naive(
+    path: Path, chunk_rows: int, processes: int, rows: int, env: dict[str, str] | None = None
+) -> dict[str, float]:
     prepare_scratch()
     try:
-        return _together(_naive_worker, (path, chunk_rows, processes), processes, rows)
+        return _together(_naive_worker, (path, chunk_rows, processes), processes, env, rows)
     finally:
         drop_scratch()
 
@@ -207,13 +212,21 @@ def naive(path: Path, chunk_rows: int, processes: int, rows: int) -> dict[str, f
 # ---------------------------------------------------------------------------------------
 
 
-def _together(target: Any, args: tuple, processes: int, *more: Any) -> dict[str, float]:
-    """Run ``target`` in ``processes`` spawned processes released at once; the wall time
-    from the first start to the last end."""
+def _child(target: Any, env: dict[str, str], *args: Any) -> None:
+    os.environ.update(env)  # before the first get_settings() of this fresh process
+    target(*args)
+
+
+def _together(
+    target: Any, args: tuple, processes: int, env: dict[str, str] | None, *more: Any
+) -> dict[str, float]:
+    """Run ``target`` in ``processes`` spawned processes (with ``env`` added to their
+    environment: OMS settings) released at once; the wall time from the first start to
+    the last end."""
     start = _spawn.Barrier(processes)
     out = _spawn.Queue()
     children = [
-        _spawn.Process(target=target, args=(*args, me, start, out, *more))
+        _spawn.Process(target=_child, args=(target, env or {}, *args, me, start, out, *more))
         for me in range(processes)
     ]
     for child in children:
