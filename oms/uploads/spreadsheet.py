@@ -14,24 +14,39 @@ beyond the header are dropped.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet import _reader
-
 XLSX_TYPES = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 BATCH_ROWS = 1000  # CSV records encoded at once
 
-_openpyxl_iterparse = _reader.iterparse
+
+@functools.cache
+def _openpyxl() -> tuple[Callable[..., Any], type[Exception]]:
+    """openpyxl's load_workbook and InvalidFileException, imported with the first workbook
+    (so an API process that never receives one does not hold its 175 modules, about 13 MB
+    of RSS) and with the workaround below installed."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.worksheet import _reader
+
+    original = _reader.iterparse
+    _reader.iterparse = functools.partial(_iterparse_dropping_rows, original, _reader.ROW_TAG)
+    return load_workbook, InvalidFileException
 
 
-def _iterparse_dropping_rows(source: Any, events: Any = None, **options: Any) -> Iterator[Any]:
+def _iterparse_dropping_rows(
+    iterparse: Callable[..., Any],
+    row_tag: str,
+    source: Any,
+    events: Any = None,
+    **options: Any,
+) -> Iterator[Any]:
     """openpyxl's own iterparse, but each ``<row>`` leaves its parent once read.
 
     Workaround for an openpyxl 3.1.5 defect: ``WorkSheetParser.parse`` (read-only mode)
@@ -42,17 +57,14 @@ def _iterparse_dropping_rows(source: Any, events: Any = None, **options: Any) ->
     holds one row at a time. Only ``end`` events reach openpyxl, as its default asks.
     """
     parents: list[Any] = []
-    for event, element in _openpyxl_iterparse(source, events=("start", "end"), **options):
+    for event, element in iterparse(source, events=("start", "end"), **options):
         if event == "start":
             parents.append(element)
             continue
         parents.pop()
         yield event, element
-        if parents and element.tag == _reader.ROW_TAG:
+        if parents and element.tag == row_tag:
             parents[-1].remove(element)
-
-
-_reader.iterparse = _iterparse_dropping_rows
 
 
 class NotAWorkbook(Exception):
@@ -79,9 +91,10 @@ def cell_text(value: Any) -> str:
 
 def csv_blocks(path: Path) -> Iterator[bytes]:
     """The first sheet of the workbook at ``path`` as UTF-8 CSV, in blocks."""
+    load_workbook, invalid_file = _openpyxl()
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, invalid_file, KeyError, ValueError, OSError) as exc:
         raise NotAWorkbook(f"it cannot be read as an Excel workbook ({exc})") from exc
     try:
         if not workbook.worksheets:

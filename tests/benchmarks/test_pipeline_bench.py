@@ -5,11 +5,9 @@ BENCHMARKS.md."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from tests.pipeline.helpers import read_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import pipeline_bench  # noqa: E402
 import procstats  # noqa: E402
 import references  # noqa: E402
 
@@ -31,19 +30,8 @@ CHUNK_ROWS = 500
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> tuple[Path, dict]:
-    path = tmp_path_factory.mktemp("bench") / "orders.csv"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "generate_orders.py"),
-            str(path),
-            *("--rows", str(ROWS), "--seed", "5", "--crlf"),
-            *("--prefix", f"RF{uuid.uuid4().hex[:6]}"),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return path, json.loads(path.with_name(path.name + ".expected.json").read_text())
+    path, expected, _prefix = pipeline_bench.generate(ROWS, tmp_path_factory.mktemp("bench"))
+    return path, expected
 
 
 def test_parse_validate_reads_every_row_once_over_two_processes(generated, settings):
