@@ -98,3 +98,53 @@ def test_the_watch_sees_a_child_process_memory_and_cpu():
     assert report["peak_rss_mb"] >= 80
     assert len(report["processes"]) == 2
     assert report["cpu_s"] > 0
+
+
+def _size(rows: int, completed: float, final: float, worker_mb: float, api_mb: float) -> dict:
+    run = {
+        "completed_s": completed,
+        "all_final_s": final,
+        "upload_s": 1.0,
+        "rows_per_s": round(rows / completed),
+        "first_order_after_accepted_s": 1.5,
+        "processes": {"worker": {"peak_rss_mb": worker_mb}, "api": {"peak_rss_mb": api_mb}},
+    }
+    entry = {
+        "workers": 2,
+        "median": pipeline_bench.median_run([run]),
+        "reference_a_parse_validate": {"rows_per_s": 20_000},
+        "reference_b_bulk_load": {"rows_per_s": 10_000},
+        "reference_c_naive": {"rows_per_s": 300},
+    }
+    entry["ratios"] = pipeline_bench.ratios(entry)
+    return {"rows": rows, "by_workers": [entry]}
+
+
+def test_targets_are_judged_on_the_measured_figures():
+    results = {
+        "sizes": [
+            _size(100_000, 12.0, 20.0, 150.0, 110.0),
+            _size(1_000_000, 95.0, 160.0, 180.0, 119.0),
+        ],
+        "http": {
+            "orders_stored": 1_000_000,
+            "stats": {"p99_ms": 25.0},
+            "order_by_id": {"p99_ms": 40.0},
+        },
+    }
+
+    verdicts = {
+        t["target"].split(" (")[0]: (t["value"], t["met"]) for t in pipeline_bench.targets(results)
+    }
+
+    assert verdicts["1M rows: upload to completed <= 100 s"] == (95.0, True)
+    assert verdicts["1M rows: every order final <= 150 s"] == (160.0, False)
+    assert verdicts["worker peak RSS 1M / 100k <= 1.15"] == (1.2, False)
+    assert verdicts["API peak RSS receiving the 1M-row file <= 120 MB"] == (119.0, True)
+    assert verdicts["GET /stats p99 <= 20 ms"] == (25.0, False)
+    assert verdicts["GET /orders/<order_id> p99 <= 50 ms"] == (40.0, True)
+    # 100k rows in 12 s = 8,333 rows/s against min(a, b) = 10,000: 0.83 >= 0.8.
+    assert verdicts["end to end >= 0.8 x min(a, b), 100,000 rows, 2 worker process(es)"] == (
+        0.83,
+        True,
+    )
