@@ -174,7 +174,8 @@ def process_chunk(upload_id: str, index: int) -> dict:
 
 class StageClock:
     """Seconds a chunk spends in each of its stages (fetch, parse, validate, ims, insert,
-    publish, invalid_part), kept with the chunk and in /metrics: where its time goes."""
+    publish, invalid_part), kept with the chunk and in /metrics: where its time goes.
+    ``fetch`` runs from the chunk's start: its attempt count, the header, its bytes."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
