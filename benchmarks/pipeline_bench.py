@@ -206,12 +206,9 @@ def median_run(runs: list[dict]) -> dict:
 
 
 def peak(run: dict, service: str) -> float:
+    """Peak RSS (MB) of the service's largest process (for the worker: its main process or
+    a pool process)."""
     return run["processes"].get(service, {}).get("peak_rss_mb", 0.0)
-
-
-def worker_pool_peak(run: dict) -> float:
-    """The largest worker process (the main process or a pool process)."""
-    return peak(run, "worker")
 
 
 def main() -> int:
@@ -373,9 +370,9 @@ def targets(results: dict) -> list[dict]:
         target("API peak RSS receiving the 1M-row file <= 120 MB", peak(best, "api"), 120)
         if 100_000 in by_size:
             small = by_size[100_000]["by_workers"][-1]["median"]
-            ratio = round(worker_pool_peak(best) / worker_pool_peak(small), 2)
+            ratio = round(peak(best, "worker") / peak(small, "worker"), 2)
             target("worker peak RSS 1M / 100k <= 1.15", ratio, 1.15)
-        target("worker peak RSS for 1M rows <= 250 MB", worker_pool_peak(best), 250)
+        target("worker peak RSS for 1M rows <= 250 MB", peak(best, "worker"), 250)
     http = results.get("http")
     if not http:
         return found
