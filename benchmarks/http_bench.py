@@ -3,7 +3,8 @@
     python benchmarks/http_bench.py [--uploads 1000] [--seconds 30] [--runs 3] [--json OUT]
 
 Against the running stack (`oms-stack up --all`): makes sure at least ``--uploads``
-uploads exist (uploading one-row files, 8 at a time), then measures with wrk:
+uploads exist (uploading one-row files, 8 at a time) and waits until none is running,
+then measures with wrk:
 ``GET /stats`` and ``GET /orders/<order_id>`` (a Lua script picks a random stored order
 per request), and reports wrk's latency percentiles: each the median of ``--runs`` runs,
 each run after a 5 s warm-up whose figures are dropped (the API's first thousands of
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -61,6 +63,24 @@ def ensure_uploads(count: int, session: requests.Session) -> int:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(one, range(max(0, count - have))))
     return int(session.get(f"{API}/stats", timeout=30).json()["uploads"]["total"])
+
+
+RUNNING = ("queued", "splitting", "processing", "finalizing")
+
+
+def settle(session: requests.Session, timeout_s: float = 1800) -> None:
+    """Wait until no upload is running: the figures are those of a store with that many
+    uploads made, not of one that is still processing them."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        by_status = session.get(f"{API}/stats", timeout=30).json()["uploads"]["by_status"]
+        running = sum(by_status[name] for name in RUNNING)
+        if not running:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{running} uploads still running after {timeout_s:.0f} s")
+        print(f"waiting for {running} running uploads", file=sys.stderr, flush=True)
+        time.sleep(10)
 
 
 def order_ids(session: requests.Session, wanted: int = 2000) -> list[str]:
@@ -153,6 +173,7 @@ def main() -> int:
     session = requests.Session()
     session.headers["X-API-Key"] = key
     results: dict[str, object] = {"uploads": ensure_uploads(args.uploads, session)}
+    settle(session)
     results["orders_stored"] = session.get(f"{API}/stats", timeout=30).json()["orders"]["total"]
     results.update(stats_and_order_latency(session, key, args.seconds, args.runs))
     text = json.dumps(results, indent=2)

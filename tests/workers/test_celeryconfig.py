@@ -65,3 +65,14 @@ def test_the_app_takes_the_process_settings():
     finally:
         configure(previous)
         init_celery()
+
+
+def test_a_full_prefetch_slot_is_checked_again_within_50_ms():
+    """kombu's SQS consumer looks at a full prefetch slot again only after the
+    transport's polling_interval: with the default the express worker idled after each
+    pair of 0.1 s tasks. The option must reach the transport a worker builds."""
+    from workers.app import app
+
+    with app.connection_for_read() as connection:
+        assert connection.transport.polling_interval <= 0.05
+        assert connection.transport_options["wait_time_seconds"] > 0  # empty queues long-poll
