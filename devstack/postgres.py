@@ -46,6 +46,11 @@ SERVER_SETTINGS = {
     "max_wal_senders": "0",
     "max_wal_size": "4GB",
     "checkpoint_timeout": "15min",
+    # An order's document is about 2.1 KB once finalized, over PostgreSQL's 2 KB TOAST
+    # threshold, so every write compresses it and every read decompresses it: lz4 instead
+    # of the default pglz took a block update from 1.22 to 0.96 ms per order and a block
+    # read from 0.38 to 0.35 ms (1,962 orders, medians of 5 alternating runs, one client).
+    "default_toast_compression": "lz4",
     "log_min_messages": "warning",
     "log_min_duration_statement": "-1",
 }

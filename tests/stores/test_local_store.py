@@ -305,3 +305,19 @@ def test_a_stopped_postgresql_is_unavailable_not_a_bug(settings):
         processes.start(BY_NAME["postgres"])
     with pytest.raises(NotFound):  # back: an answer again
         repo.get_upload("0" * 32)
+
+
+def test_a_document_over_the_toast_threshold_is_compressed_with_lz4(settings):
+    """A finalized order (about 2.1 KB) is compressed on every write: lz4, not pglz
+    (devstack/postgres.py has the figures)."""
+    import psycopg
+
+    collection = _collection("toast_compression")
+    collection.insert_one({"_id": "big", "key": "big", "_v": 0, "text": uuid.uuid4().hex * 80})
+    with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE)) as conn:
+        table = dict(ferretdb_store._tables(conn, mongo.db().name))["toast_compression"]
+        row = conn.execute(
+            f'SELECT pg_column_compression(_jsonb) FROM "{mongo.db().name}"."{table}"'
+        ).fetchone()
+
+    assert row == ("lz4",)
