@@ -8,6 +8,7 @@ Each step says what it is doing, because the first run takes minutes.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -148,9 +149,10 @@ def ferretdb_binary() -> Path:
     return binary
 
 
-def moto_server() -> Path:
-    """moto's server, installed in the project's virtualenv by ``pip install -e '.[dev]'``."""
-    found = Path(sys.executable).parent / "moto_server"
-    if not found.exists():
-        raise RuntimeError(f"{found} is missing: run `pip install -e '.[dev]'` (make venv)")
-    return found
+def moto_server() -> list[str]:
+    """The command that starts moto's server (``devstack.moto_server``: moto, installed in
+    the project's virtualenv by ``pip install -e '.[dev]'``, serving ranged GETs from the
+    range); its arguments follow."""
+    if importlib.util.find_spec("moto") is None:
+        raise RuntimeError("moto is missing: run `pip install -e '.[dev]'` (make venv)")
+    return [sys.executable, "-m", "devstack.moto_server"]

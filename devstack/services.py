@@ -61,7 +61,7 @@ def port_open(port: int) -> bool:
 
 
 def _moto() -> Launch:
-    return Launch([str(install.moto_server()), "-H", HOST, "-p", "4566"])
+    return Launch([*install.moto_server(), "-H", HOST, "-p", "4566"])
 
 
 def _check_moto() -> None:

@@ -92,7 +92,7 @@ class Moto:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.command = [str(install.moto_server()), "-H", "127.0.0.1", "-p", str(self.port)]
+        self.command = [*install.moto_server(), "-H", "127.0.0.1", "-p", str(self.port)]
         self.log = log
         self.process: subprocess.Popen | None = None
 
