@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import uuid
 
 import pytest
@@ -12,17 +13,12 @@ import pytest
 from tests import namespaces
 from tests.servers import ROOT, Moto
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import procstats  # noqa: E402
+
 pytestmark = pytest.mark.integration
 
 SIZE = 64 * 1024 * 1024
-
-
-def _peak_mb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
-    raise AssertionError(f"no VmHWM for {pid}")
 
 
 def test_ranges_of_a_large_object_cost_moto_only_their_bytes(base_settings):
@@ -36,19 +32,20 @@ def test_ranges_of_a_large_object_cost_moto_only_their_bytes(base_settings):
             data = os.urandom(1024 * 1024) * (SIZE // (1024 * 1024))
             s3.put_bytes("ranges/large.csv", data)
             assert moto.process is not None
-            with open(f"/proc/{moto.process.pid}/clear_refs", "w") as handle:
-                handle.write("5")  # the high-water mark starts again from the current RSS
-            before = _peak_mb(moto.process.pid)
-
+            with procstats.Watch({"moto": moto.process.pid}, interval=0.05) as idle:
+                pass  # the high-water mark from moto's RSS now
             ranges = [(0, 4096), (SIZE // 2, SIZE // 2 + 65536), (SIZE - 100, SIZE)]
-            got = [s3.get_range("ranges/large.csv", start, end) for start, end in ranges]
-            rest = b"".join(s3.iter_blocks("ranges/large.csv", start=SIZE - 3000, block=1024))
-            grew = _peak_mb(moto.process.pid) - before
+            with procstats.Watch({"moto": moto.process.pid}, interval=0.05) as reading:
+                got = [s3.get_range("ranges/large.csv", start, end) for start, end in ranges]
+                blocks = s3.iter_blocks("ranges/large.csv", start=SIZE - 3000, block=1024)
+                rest = b"".join(blocks)
+            grew = reading.report()["moto"]["peak_rss_mb"] - idle.report()["moto"]["peak_rss_mb"]
+            assert reading.hwm_reset
 
             assert got == [data[start:end] for start, end in ranges]
             assert rest == data[SIZE - 3000 :]
             assert s3.get_range("ranges/large.csv", SIZE + 10, SIZE + 20) == b""  # past the end
-            assert grew < 16, f"moto grew {grew} MB for 4 ranges of a {SIZE >> 20} MB object"
+            assert grew < 16, f"moto grew {grew:.0f} MB for 4 ranges of a {SIZE >> 20} MB object"
             assert s3.read("ranges/large.csv") == data  # without a range: the whole object
     finally:
         moto.kill()
