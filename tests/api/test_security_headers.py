@@ -140,6 +140,27 @@ def test_the_page_runs_under_its_policy_and_keeps_its_headers(server, page):
     assert csp_complaints(page) == []
 
 
+def test_the_webhooks_panel_asks_for_the_key_with_the_reason_and_loads_with_it(server, page):
+    """Only the Webhooks panel is refused (every other call gets the key added on the
+    way), so its refusal alone opens the dialog: it must say why, and the key saved
+    there must load the panel."""
+    from playwright.sync_api import expect
+
+    def add_key(route):
+        route.continue_(headers={**route.request.headers, "x-api-key": KEY})
+
+    page.route(lambda url: "/webhooks" not in url, add_key)
+    page.goto(f"{server}/")
+
+    expect(page.get_by_role("dialog")).to_contain_text("API key needed")
+    expect(page.locator("#webhooks-error")).to_be_visible()
+    page.get_by_role("textbox", name="API key").fill(KEY)
+    page.get_by_role("button", name="Save key").click()
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.locator("#webhooks-body")).to_contain_text("No webhooks yet.")
+    expect(page.locator("#webhooks-error")).to_be_hidden()
+
+
 def test_swagger_ui_renders_under_the_same_policy(server, page):
     from playwright.sync_api import expect
 

@@ -94,8 +94,17 @@
   });
   $("key-cancel").addEventListener("click", () => $("key-dialog").close("cancel"));
   $("key-button").addEventListener("click", async () => {
-    if (await askKey(0, { force: true })) refreshTable();
+    if (await askKey(0, { force: true })) keySaved();
   });
+  // Other panels of the page (webhooks.js) ask through this event with the status the
+  // API gave them, so the dialog says why whichever call was refused first.
+  document.addEventListener("oms:api-key-needed", async (event) => {
+    if (await askKey(event.detail.status)) keySaved();
+  });
+  function keySaved() {
+    refreshTable();
+    document.dispatchEvent(new CustomEvent("oms:api-key-saved"));
+  }
   if (currentKey()) $("key-button").hidden = false;
 
   class ApiError extends Error {

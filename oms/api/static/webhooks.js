@@ -22,8 +22,9 @@
     const response = await fetch(url, { ...options, headers });
     const payload = response.status === 204 ? null : await response.json().catch(() => null);
     if (response.status === 401 || response.status === 403) {
-      const button = $("key-button");
-      if (button) { button.hidden = false; button.click(); }
+      // upload.js owns the key dialog; it answers with oms:api-key-saved.
+      document.dispatchEvent(
+        new CustomEvent("oms:api-key-needed", { detail: { status: response.status } }));
     }
     if (!response.ok) {
       throw new Error((payload && payload.message) || `The API answered ${response.status}.`);
@@ -162,5 +163,6 @@
   });
 
   $("webhooks-refresh").addEventListener("click", refresh);
+  document.addEventListener("oms:api-key-saved", refresh);
   refresh();
 })();
