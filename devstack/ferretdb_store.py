@@ -201,3 +201,19 @@ def _has_trigger(conn: Connection[TupleRow], database: str, table: str) -> bool:
 
 def _index_name(table: str, field: str) -> str:
     return f"{table}_{field.strip('_')}_pgin"[:63]
+
+
+def main(argv: list[str]) -> int:
+    """``python -m devstack.ferretdb_store DATABASE``: ``prepare`` OMS's collections of
+    DATABASE (``oms.stores.mongo.ensure_indexes`` runs it so for the API)."""
+    from oms.stores.mongo import LOOKUPS
+
+    (database,) = argv
+    prepare(database, LOOKUPS, tuple(LOOKUPS))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, prepare_stores: bool = True)
     security_headers.register(app)
     app.wsgi_app = slow_clients.timed_input(app.wsgi_app)  # type: ignore[method-assign,assignment]
     if prepare_stores:
-        mongo.ensure_indexes()
+        mongo.ensure_indexes(local_store_in_child=True)
         s3.ensure_bucket()
     return app
 

@@ -22,6 +22,8 @@ import functools
 import inspect
 import logging
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -59,6 +61,7 @@ TRANSIENT_ERRORS = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 VERSION = "_v"
 WRITE_CONFLICT = 112  # MongoDB's WriteConflict
 NAMESPACE_EXISTS = 48
+PREPARE_TIMEOUT_S = 120  # the local store's indexes, in a child process (ensure_indexes)
 CONFLICT_RETRIES = 60
 
 # FerretDB 1.24.2 defect: a bulk_write with more than 50 operations hangs: the handler
@@ -183,9 +186,12 @@ def is_ferretdb(database: Database) -> bool:
 
 
 @translating
-def ensure_indexes(database: Database | None = None) -> None:
+def ensure_indexes(database: Database | None = None, *, local_store_in_child: bool = False) -> None:
     """Indexes the pipeline and the API rely on; idempotent, run at start-up (and by each
-    test database). On FerretDB, also the local store's indexes and version trigger."""
+    test database). On FerretDB, also the local store's indexes and version trigger;
+    ``local_store_in_child`` prepares those in a child process, so this one never loads
+    psycopg and libpq (about 10 MB of RSS that the API's workers would keep for nothing:
+    they prepare once and never talk to PostgreSQL again)."""
     database = db() if database is None else database
     ferretdb = is_ferretdb(database)
     existing = set(database.list_collection_names())
@@ -202,10 +208,26 @@ def ensure_indexes(database: Database | None = None) -> None:
             database[name],
             [model for model in models if not ferretdb or model.document.get("unique")],
         )
-    if ferretdb:
+    if ferretdb and local_store_in_child:
+        _prepare_local_store_in_child(database.name)
+    elif ferretdb:
         from devstack import ferretdb_store
 
         ferretdb_store.prepare(database.name, LOOKUPS, tuple(LOOKUPS))
+
+
+def _prepare_local_store_in_child(database: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack.ferretdb_store", database],
+        capture_output=True,
+        text=True,
+        timeout=PREPARE_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode:
+        raise Unavailable(
+            f"preparing the local store failed: {done.stderr.strip().splitlines()[-1:]}"
+        )
 
 
 def create_indexes(collection: Collection, models: Sequence[IndexModel]) -> None:

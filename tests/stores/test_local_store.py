@@ -321,3 +321,41 @@ def test_a_document_over_the_toast_threshold_is_compressed_with_lz4(settings):
         ).fetchone()
 
     assert row == ("lz4",)
+
+
+def test_the_api_prepares_the_local_store_in_a_child_and_never_loads_psycopg(fresh_settings):
+    """The API's workers keep what they import: psycopg and libpq would be ~10 MB of each
+    one's RSS (issue 12: the API under 120 MB), for a preparation done once at start."""
+    import dataclasses
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    api_settings = dataclasses.replace(fresh_settings, mongo_db=f"{fresh_settings.mongo_db}_api")
+    script = (
+        "import json, sys\n"
+        "from oms.api.app import create_app\n"
+        "create_app()\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg')))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env=child_env(api_settings),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+        # The child prepared the API's database: nothing is left to create or convert.
+        again = ferretdb_store.prepare(api_settings.mongo_db, mongo.LOOKUPS, tuple(mongo.LOOKUPS))
+        assert again == {"indexes": 0, "triggers": 0, "altered": 0}
+        assert set(mongo.client()[api_settings.mongo_db].list_collection_names()) >= set(
+            mongo.LOOKUPS
+        )
+    finally:
+        mongo.client().drop_database(api_settings.mongo_db)
