@@ -61,6 +61,10 @@ bench-finalize: venv  ## finalization rate and lag for ROWS (default 100k), 1 an
 	$(STACK) up --all
 	$(PY) benchmarks/finalize_bench.py --rows $(or $(ROWS),100000) --json .stack/finalize-bench.json
 
+bench-ingestion: venv  ## one upload of ROWS (default 1M) to completed: first order, API and worker peak RSS
+	$(STACK) up --all
+	$(PY) benchmarks/ingestion_probe.py --rows $(or $(ROWS),1000000) --json .stack/ingestion-probe.json
+
 bench-http: venv  ## wrk on /stats and /orders/<id>, 8 connections, 30 s (with UPLOADS uploads)
 	$(STACK) up --all
 	$(PY) benchmarks/http_bench.py --uploads $(or $(UPLOADS),1000) --json .stack/http-bench.json

@@ -1,10 +1,13 @@
 """Which chunks of an upload are in the queue: at most ``OMS_CHUNKS_IN_FLIGHT`` at a time.
 
-One SQS queue serves every upload first come, first served, so an upload that put all its
-chunks in at once would hold every later upload behind them (200 tasks of ``?chunk_rows=1``
-held others for 106 s). Instead an upload keeps the chunks still to send in ``to_send``
-(its document); ``start`` sends the first few, and every chunk that ends (done or failed)
-sends the next (``chunk_ended``). The chunks of different uploads thus interleave in the
+One SQS queue serves every upload first come, first served, so an upload that put all
+its chunks in at once would hold every later upload behind them (200 tasks of
+``?chunk_rows=1`` held others for 106 s). Instead an upload keeps the chunks still to
+send in ``to_send`` (its document); ``start`` sends the first few, and every chunk that
+ends (done or failed) sends the next (``chunk_ended``). A large upload's chunk 0 is sent
+by the split itself, before the rest of the file is split
+(``oms.pipeline.split.send_first_chunk``): one more in flight for the moment, and a
+first order seconds sooner. The chunks of different uploads thus interleave in the
 queue. Taking a chunk off ``to_send`` is a versioned update of the upload, so two
 processes never send the same chunk for one claim; the chunk that leaves nothing to send
 or running sends the finalization (twice at worst, which finalize_upload allows).

@@ -14,7 +14,7 @@ from oms.stores import mongo, s3
 from oms.uploads import keys
 from oms.uploads import repository as repo
 from tests.namespaces import Written, assert_nothing_written, changed, waiting_messages
-from tests.pipeline.helpers import stored_upload, upload_bytes, wait_for_upload
+from tests.pipeline.helpers import queued_upload, stored_upload, upload_bytes, wait_for_upload
 from tests.pipeline.rows import to_csv, valid_row
 
 pytestmark = pytest.mark.integration
@@ -154,3 +154,56 @@ def test_a_fresh_upload_is_left_alone(settings):
     reaper.reap()
 
     assert repo.get_upload(upload_id)["_v"] == before["_v"]
+
+
+def test_a_large_upload_sends_its_first_chunk_while_it_is_still_splitting(fresh_settings):
+    """The first order must not wait for the whole file to be split (issue 12: first order
+    stored within 2 s at a million rows; splitting 170 MB takes about 4 s)."""
+    from celery.signals import before_task_publish
+
+    seen: list[tuple[int, str, int]] = []
+
+    def at_publish(sender=None, body=None, **_):
+        if sender == dispatch.PROCESS_CHUNK:
+            upload_id, index = body[0]
+            seen.append(
+                (index, repo.get_upload(upload_id)["status"], len(repo.list_chunks(upload_id)))
+            )
+
+    with changed(fresh_settings, express_rows=10) as settings:
+        upload_id = queued_upload("early.csv", [valid_row(n, prefix="ER") for n in range(35)], 11)
+        before_task_publish.connect(at_publish)
+        try:
+            result = split.split_upload(upload_id)
+        finally:
+            before_task_publish.disconnect(at_publish)
+        upload = repo.get_upload(upload_id)
+
+        assert seen == [(0, "splitting", 1)]  # sent when only chunk 0 was known
+        assert result.action == split.SplitAction.START_CHUNKS
+        assert upload["status"] == "processing" and upload["chunks_total"] == 4
+        assert upload["first_chunk_sent"] is True and upload["chunk_rows"] == 11
+        assert upload["to_send"] == [1, 2, 3]  # chunk 0 is not sent a second time
+        assert waiting_messages(settings) == {queues.DEFAULT: 1}
+
+
+def test_a_split_run_again_after_a_crash_does_not_send_its_first_chunk_again(fresh_settings):
+    with changed(fresh_settings, express_rows=10) as settings:
+        upload_id = queued_upload("again.csv", [valid_row(n, prefix="EA") for n in range(35)], 11)
+        assert split.split_upload(upload_id).action == split.SplitAction.START_CHUNKS
+        # as a split that crashed after sending chunk 0 leaves it: still splitting
+        mongo.update_one(repo.uploads(), {"_id": upload_id}, {"$set": {"status": "splitting"}})
+
+        assert split.split_upload(upload_id).action == split.SplitAction.START_CHUNKS
+        assert repo.get_upload(upload_id)["to_send"] == [1, 2, 3]
+        assert waiting_messages(settings) == {queues.DEFAULT: 1}
+
+
+def test_a_small_upload_is_split_whole_before_any_chunk_is_sent(fresh_settings):
+    with changed(fresh_settings, express_rows=100) as settings:
+        upload_id = queued_upload("whole.csv", [valid_row(n, prefix="EW") for n in range(35)], 11)
+
+        assert split.split_upload(upload_id).action == split.SplitAction.START_CHUNKS
+        upload = repo.get_upload(upload_id)
+        assert "first_chunk_sent" not in upload and upload["to_send"] == [0, 1, 2, 3]
+        assert waiting_messages(settings) == {}
