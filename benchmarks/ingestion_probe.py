@@ -13,7 +13,6 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,48 +21,20 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pipeline_bench  # noqa: E402  (a sibling script, not a package)
-import procstats  # noqa: E402
 
 from devstack.services import api_key  # noqa: E402
 
 
 def probe(path: Path, expected: dict, session: requests.Session) -> dict:
-    with procstats.Watch(procstats.stack_pids()) as watch:
-        began = time.monotonic()
-        with path.open("rb") as handle:
-            response = session.post(
-                f"{pipeline_bench.API}/upload",
-                timeout=1800,
-                files={"file": (path.name, handle, "text/csv")},
-            )
-        response.raise_for_status()
-        accepted = time.monotonic()
-        upload_id = response.json()["upload_id"]
-        first = pipeline_bench.FirstOrder(upload_id, accepted)
-        first.start()
-        while True:
-            upload = session.get(f"{pipeline_bench.API}/uploads/{upload_id}", timeout=30).json()
-            if upload["status"] in {"failed", "rejected", "completed"}:
-                break
-            time.sleep(0.2)
-        completed = time.monotonic()
-        first.join(timeout=5)
-        first.stop.set()
-    counts = upload["counts"]
-    if upload["status"] != "completed" or (counts["valid"], counts["invalid"]) != (
-        expected["valid"],
-        expected["invalid"],
-    ):
-        raise RuntimeError(f"upload {upload_id} {upload['status']}, counts {counts}: {expected}")
-    processes = watch.report()
+    run = pipeline_bench.follow_upload(path, expected, session, until_final=False)
     return {
-        "upload_id": upload_id,
+        "upload_id": run.upload["upload_id"],
         "rows": expected["rows"],
-        "upload_s": round(accepted - began, 2),
-        "completed_s": round(completed - began, 1),
-        "first_order_after_accepted_s": first.seconds and round(first.seconds, 2),
-        "peak_rss_mb": {name: entry["peak_rss_mb"] for name, entry in processes.items()},
-        "processes": processes,
+        "upload_s": round(run.accepted - run.began, 2),
+        "completed_s": round(run.completed - run.began, 1),
+        "first_order_after_accepted_s": run.first_order_s and round(run.first_order_s, 2),
+        "peak_rss_mb": {name: entry["peak_rss_mb"] for name, entry in run.processes.items()},
+        "processes": run.processes,
     }
 
 

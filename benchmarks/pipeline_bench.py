@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -130,11 +131,25 @@ class FirstOrder(threading.Thread):
             time.sleep(0.05)
 
 
-def run_once(path: Path, expected: dict, session: requests.Session) -> dict:
-    from oms.uploads import repository as repo
+@dataclass
+class Followed:
+    """One upload sent and followed to ``completed`` (and, when asked, to every order
+    final), with the stack's processes watched meanwhile (``time.monotonic()`` times)."""
 
-    finalize_bench._top_up_stock()
-    wait_for_no_backlog()
+    upload: dict
+    began: float
+    accepted: float
+    completed: float
+    final: float | None
+    first_order_s: float | None
+    processes: dict
+
+
+def follow_upload(
+    path: Path, expected: dict, session: requests.Session, *, until_final: bool = True
+) -> Followed:
+    """Upload ``path``, wait for ``completed`` (and every order final if ``until_final``)
+    and check the counts against the generator's ``expected``."""
     with procstats.Watch(procstats.stack_pids()) as watch:
         began = time.monotonic()
         with path.open("rb") as handle:
@@ -154,7 +169,9 @@ def run_once(path: Path, expected: dict, session: requests.Session) -> dict:
                 raise RuntimeError(f"upload {upload_id} {upload['status']}: {upload.get('error')}")
             if completed is None and upload["status"] == "completed":
                 completed = now
-            if completed is not None and upload["order_status"]["on_hold"] == 0:
+            if completed is not None and (
+                not until_final or upload["order_status"]["on_hold"] == 0
+            ):
                 final = now
             time.sleep(0.2)
         first.stop.set()
@@ -162,6 +179,27 @@ def run_once(path: Path, expected: dict, session: requests.Session) -> dict:
     counts = upload["counts"]
     if (counts["valid"], counts["invalid"]) != (expected["valid"], expected["invalid"]):
         raise RuntimeError(f"counts {counts} differ from the file's {expected}")
+    return Followed(
+        upload,
+        began,
+        accepted,
+        completed,
+        final if until_final else None,
+        first.seconds,
+        watch.report(),
+    )
+
+
+def run_once(path: Path, expected: dict, session: requests.Session) -> dict:
+    from oms.uploads import repository as repo
+
+    finalize_bench._top_up_stock()
+    wait_for_no_backlog()
+    run = follow_upload(path, expected, session)
+    upload, began, completed, final = run.upload, run.began, run.completed, run.final
+    assert final is not None  # followed until every order was final
+    upload_id = upload["upload_id"]
+    counts = upload["counts"]
     stored = repo.get_upload(upload_id)
     chunks = repo.list_chunks(upload_id)
     timings = stored["timings"]
@@ -178,15 +216,15 @@ def run_once(path: Path, expected: dict, session: requests.Session) -> dict:
         "upload_id": upload_id,
         "rows": expected["rows"],
         "valid": counts["valid"],
-        "upload_s": round(accepted - began, 2),
+        "upload_s": round(run.accepted - began, 2),
         "completed_s": round(completed - began, 1),
         "all_final_s": round(final - began, 1),
         "rows_per_s": round(expected["rows"] / (completed - began)),
-        "first_order_after_accepted_s": first.seconds and round(first.seconds, 2),
+        "first_order_after_accepted_s": run.first_order_s and round(run.first_order_s, 2),
         "chunks": len(chunks),
         "stage_seconds": stages,
         "order_status": upload["order_status"],
-        "processes": watch.report(),
+        "processes": run.processes,
     }
 
 
