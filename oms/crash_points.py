@@ -23,6 +23,7 @@ POINTS = (
     "chunk.after_insert",  # orders stored, no event published
     "chunk.after_publish",  # events confirmed by Kafka, the chunk not yet done
     "finalize.after_join",  # the invalid file written, the upload not yet completed
+    "finalizer.after_checkpoint",  # a batch counted in its checkpoint, not yet copied
 )
 
 

@@ -9,7 +9,9 @@ Three sources add up, each written exactly once per change:
   counted, so a replayed message is never counted twice (``count_finalized``); then
   copied to the uploads' ``order_counts.finalized`` and to /stats (a crash between
   leaves those short until ``oms.stats.reconcile`` copies them again from the
-  checkpoints, which are exact);
+  checkpoints, which are exact: a finalizer does it whenever it is given partitions,
+  so the one that replaces a crashed one repairs what the crash left, and the beat
+  does it every few minutes);
 - every other move (cancel, fulfil, a backorder confirmed when stock arrives) adds -1/+1
   to the upload document right after the move (``add_moves``).
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 from pymongo.collection import Collection
 
-from oms import stats_counters
+from oms import crash_points, stats_counters
 from oms.orders.status import OrderStatus
 from oms.stores import mongo
 from oms.uploads import repository as repo
@@ -68,6 +70,7 @@ def count_finalized(
             continue
         moved = mongo.update_one(checkpoints(), {"_id": key, "offset": counted_to}, update)
         if moved.modified_count:
+            crash_points.reached("finalizer.after_checkpoint")
             _copy_finalized(fresh)
             return len(fresh)
         # Another finalizer (the partition moved in a rebalance) counted meanwhile.

@@ -8,7 +8,8 @@ partition offset: ``oms.orders.counts``), and only then are its offsets committe
 crash at any point replays the batch, which changes nothing that was done and re-sends
 the same events. When IMS, the store or Kafka cannot answer, the assigned partitions are
 paused (the consumer stays in its group) and the batch is retried with backoff; no
-message is skipped.
+message is skipped. A process given partitions first repairs the counts a crash may have
+left short (``_repair_counts``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
+from oms import stats
 from oms.config import Settings, get_settings
 from oms.errors import Unavailable
 from oms.observability.logging import configure_logging
@@ -93,7 +95,7 @@ def run(stop: threading.Event, settings: Settings | None = None) -> None:
     topic = settings.topic(events.ORDER_CREATED)
     kafka.ensure_topic(topic)
     source = consumer(settings)
-    source.subscribe([topic])
+    source.subscribe([topic], on_assign=_repair_counts)
     log.info("finalizer consuming %s as %s", topic, group_id(settings))
     try:
         while not stop.is_set():
@@ -105,6 +107,19 @@ def run(stop: threading.Event, settings: Settings | None = None) -> None:
                 _until_done(source, batch, stop)
     finally:
         source.close()
+
+
+def _repair_counts(_: Consumer, partitions: list[TopicPartition]) -> None:
+    """On being given partitions: copy the checkpoints' exact counts to the uploads and
+    /stats (``oms.stats.reconcile``). A finalizer killed after counting a batch in its
+    checkpoint and before copying the count left them short, and the replay counts
+    nothing (the checkpoint is past it); whoever takes its partitions over repairs it."""
+    if not partitions:
+        return
+    try:
+        stats.reconcile()
+    except Unavailable as exc:
+        log.warning("finalizer: counts not reconciled (%s); the beat will", exc)
 
 
 def _until_done(source: Consumer, batch: list[Message], stop: threading.Event) -> None:

@@ -186,6 +186,41 @@ def test_a_finalizer_killed_mid_stream_and_restarted_ends_the_same(api, pipeline
     assert len(by_order) == len(rows) and all(len(ids) == 1 for ids in by_order.values())
 
 
+def test_a_finalizer_killed_between_counting_and_copying_leaves_the_counts_exact(
+    api, pipeline, settings, tmp_path
+):
+    """Killed after a batch's checkpoint moved and before the upload got the count: the
+    replay counts nothing (the checkpoint is past it), so the finalizer that comes next
+    copies the checkpoints' exact counts when it is given the partitions."""
+    for pair in PLENTY:
+        set_available(settings.ims_url, *pair, 10_000)
+    rows = _rows("GAP", [(pair, 200, 1) for pair in PLENTY])
+    upload_id = _ingest(api, "gap.csv", rows)
+    marker = tmp_path / "crashed"
+    crashing = changed(
+        settings,
+        finalizer_batch=50,
+        crash_at="finalizer.after_checkpoint",
+        crash_marker=str(marker),
+    )
+
+    with crashing as crash_once:
+        with finalizers(crash_once) as [first]:
+            assert first.process is not None
+            assert first.process.wait(timeout=120) == -9  # it killed itself
+        assert marker.exists()
+        short = counts.for_upload(repo.get_upload(upload_id))["confirmed"]
+        exact = counts.finalized_by_upload()[upload_id]["confirmed"]
+        with finalizers(crash_once):  # the marker exists: this one runs through
+            final = wait_until_final(upload_id, len(rows))
+            shown = wait_until_counted(upload_id, len(rows))
+
+    assert short < exact  # the crash left the upload's count short of its checkpoint's
+    assert final == Counter(confirmed=len(rows))
+    assert shown == {**dict.fromkeys(counts.STATUSES, 0), "confirmed": len(rows)}
+    assert counts.finalized_by_upload()[upload_id] == {"confirmed": 600, "on_hold": -600}
+
+
 def test_two_finalizers_share_the_partitions(api, pipeline, settings):
     for pair in PLENTY:
         set_available(settings.ims_url, *pair, 10_000)
