@@ -79,7 +79,7 @@ def prepare(
 
     created = {"indexes": 0, "triggers": 0, "altered": 0}
     with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE), autocommit=True) as conn:
-        tables = _tables(conn, database)
+        by_collection = tables(conn, database)
         wanted = set(lookups) | set(versioned)
         with conn.transaction():
             # One preparer at a time: CREATE ... IF NOT EXISTS still races, and every
@@ -89,8 +89,8 @@ def prepare(
             conn.execute(_VERSION_CHECK)
             existing = _existing_indexes(conn, database)
             without_pending_list = _without_pending_list(conn, database)
-            for collection in sorted(wanted & tables.keys()):
-                table = tables[collection]
+            for collection in sorted(wanted & by_collection.keys()):
+                table = by_collection[collection]
                 for field in lookups.get(collection, ()):
                     name = _index_name(table, field)
                     stale = f"{table}_{field.strip('_')}_gin"[:63]  # before partial indexes
@@ -129,17 +129,19 @@ def prepare(
                     )
                     created["triggers"] += 1
         if created["indexes"]:
-            for collection in sorted(wanted & tables.keys()):
+            for collection in sorted(wanted & by_collection.keys()):
                 # Statistics on the new index expressions, so the planner sees selectivity.
                 conn.execute(
-                    sql.SQL("ANALYZE {}").format(sql.Identifier(database, tables[collection]))
+                    sql.SQL("ANALYZE {}").format(
+                        sql.Identifier(database, by_collection[collection])
+                    )
                 )
     if any(created.values()):
         log.info("ferretdb store prepared for %s: %s", database, created)
     return created
 
 
-def _tables(conn: Connection[TupleRow], database: str) -> dict[str, str]:
+def tables(conn: Connection[TupleRow], database: str) -> dict[str, str]:
     """collection name -> PostgreSQL table, from FerretDB's metadata table."""
     exists = conn.execute(
         "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",

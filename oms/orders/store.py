@@ -44,8 +44,11 @@ def blocks_of(upload_id: str, first_ordinal: int, records: int) -> list[str]:
     return [f"{upload_id}:{n}" for n in range(first_ordinal // BLOCK_ROWS, last // BLOCK_ROWS + 1)]
 
 
+ORDERS = "orders"  # the collection
+
+
 def orders() -> Collection[dict[str, Any]]:
-    return mongo.db()["orders"]
+    return mongo.db()[ORDERS]
 
 
 def row_key(upload_id: str, line: int) -> str:

@@ -36,7 +36,7 @@ def _table(collection: str) -> str:
     import psycopg
 
     with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE)) as conn:
-        return dict(ferretdb_store._tables(conn, mongo.db().name))[collection]
+        return dict(ferretdb_store.tables(conn, mongo.db().name))[collection]
 
 
 def _increment(args: tuple[str, str, str, int]) -> None:
@@ -315,7 +315,7 @@ def test_a_document_over_the_toast_threshold_is_compressed_with_lz4(settings):
     collection = _collection("toast_compression")
     collection.insert_one({"_id": "big", "key": "big", "_v": 0, "text": uuid.uuid4().hex * 80})
     with psycopg.connect(postgres.conninfo(postgres.FERRETDB_DATABASE)) as conn:
-        table = dict(ferretdb_store._tables(conn, mongo.db().name))["toast_compression"]
+        table = dict(ferretdb_store.tables(conn, mongo.db().name))["toast_compression"]
         row = conn.execute(
             f'SELECT pg_column_compression(_jsonb) FROM "{mongo.db().name}"."{table}"'
         ).fetchone()
