@@ -11,15 +11,51 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import requests
 
 from oms.config import Settings
-from oms.orders.store import orders
+from oms.orders.store import block_key, orders
 from tests.conftest import IMS_SERVICE_KEY, child_env
 from tests.servers import ROOT, stop
 
 IMS_KEY = {"X-Service-Key": IMS_SERVICE_KEY}
+
+
+def stored_on_hold(prefix: str, count: int, sku: str, hub_id: str) -> list[dict]:
+    """``count`` on-hold orders of one new upload's first block (one unit each), stored
+    as ingestion leaves them."""
+    upload_id = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    at = datetime.now(UTC)
+    docs = [
+        {
+            "_id": f"{upload_id}:{n + 2}",
+            "_v": 0,
+            "order_id": f"{upload_id}-{n}",
+            "upload_id": upload_id,
+            "row_number": n + 2,
+            "block": block_key(upload_id, n),
+            "customer": {"name": "F", "email": "f@example.com"},
+            "item": {
+                "sku": sku,
+                "product_name": "P",
+                "quantity": 1,
+                "unit_price_cents": 500,
+                "total_amount_cents": 500,
+            },
+            "hub_id": hub_id,
+            "order_date": at,
+            "shipping_address": "1 Road",
+            "status": "on_hold",
+            "status_history": [{"status": "on_hold", "at": at}],
+            "created_at": at,
+            "updated_at": at,
+        }
+        for n in range(count)
+    ]
+    orders().insert_many(docs)
+    return docs
 
 
 class Finalizer:

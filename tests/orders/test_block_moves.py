@@ -4,7 +4,6 @@ the same stored JSONB, the same document read back. Real FerretDB and PostgreSQL
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import psycopg
@@ -13,10 +12,10 @@ import pytest
 from devstack import ferretdb_moves, ferretdb_store, postgres
 from oms.orders import finalize
 from oms.orders.status import OrderStatus
-from oms.orders.store import ORDERS, block_key, orders
+from oms.orders.store import ORDERS, orders
 from oms.orders.workflow import entry, move_update
 from oms.stores import mongo
-from tests.orders.support import set_available
+from tests.orders.support import set_available, stored_on_hold
 from tests.pipeline.rows import HUBS, SKUS
 
 pytestmark = pytest.mark.integration
@@ -26,38 +25,8 @@ REASON, ACTOR = finalize.CONFIRM_REASON, finalize.ACTOR
 PAIR = (SKUS[4], HUBS[2])
 
 
-def _order(upload_id: str, n: int, at: datetime) -> dict:
-    return {
-        "_id": f"{upload_id}:{n + 2}",
-        "_v": 0,
-        "order_id": f"{upload_id}-{n}",
-        "upload_id": upload_id,
-        "row_number": n + 2,
-        "block": block_key(upload_id, 0),
-        "customer": {"name": "Ana Lima", "email": "ana@example.com"},
-        "item": {
-            "sku": PAIR[0],
-            "product_name": "Lamp",
-            "quantity": 2,
-            "unit_price_cents": 1999,
-            "total_amount_cents": 3998,
-        },
-        "hub_id": PAIR[1],
-        "order_date": at,
-        "shipping_address": "1 Road",
-        "status": "on_hold",
-        "status_history": [{"status": "on_hold", "at": at}],
-        "created_at": at,
-        "updated_at": at,
-    }
-
-
 def _stored(count: int) -> list[dict]:
-    upload_id = f"BM-{uuid.uuid4().hex[:10]}"
-    at = datetime.now(UTC)
-    docs = [_order(upload_id, n, at) for n in range(count)]
-    orders().insert_many(docs)
-    return docs
+    return stored_on_hold("BM", count, *PAIR)
 
 
 def _raw(order_id: str) -> dict:

@@ -4,16 +4,13 @@ meanwhile (their stock goes back). Real store, real IMS."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 import pytest
 
 from oms.orders import events, finalize
 from oms.orders.commands import change_status
 from oms.orders.status import OrderStatus
-from oms.orders.store import block_key, orders
-from tests.orders.support import available, set_available
+from oms.orders.store import orders
+from tests.orders.support import available, set_available, stored_on_hold
 from tests.pipeline.rows import HUBS, SKUS
 
 pytestmark = pytest.mark.integration
@@ -25,36 +22,7 @@ ORDERS = 6
 def _stored_block(count: int) -> list[dict]:
     """``count`` on-hold orders of one upload's first block, stored as ingestion leaves
     them; their order.created payloads."""
-    upload_id = f"FB-{uuid.uuid4().hex[:10]}"
-    at = datetime.now(UTC)
-    docs = [
-        {
-            "_id": f"{upload_id}:{n + 2}",
-            "_v": 0,
-            "order_id": f"{upload_id}-{n}",
-            "upload_id": upload_id,
-            "row_number": n + 2,
-            "block": block_key(upload_id, n),
-            "customer": {"name": "F", "email": "f@example.com"},
-            "item": {
-                "sku": PAIR[0],
-                "product_name": "P",
-                "quantity": 1,
-                "unit_price_cents": 500,
-                "total_amount_cents": 500,
-            },
-            "hub_id": PAIR[1],
-            "order_date": at,
-            "shipping_address": "1 Road",
-            "status": "on_hold",
-            "status_history": [{"status": "on_hold", "at": at}],
-            "created_at": at,
-            "updated_at": at,
-        }
-        for n in range(count)
-    ]
-    orders().insert_many(docs)
-    return [events.order_created(doc) for doc in docs]
+    return [events.order_created(doc) for doc in stored_on_hold("FB", count, *PAIR)]
 
 
 def _status(order_id: str) -> str:
