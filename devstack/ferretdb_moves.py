@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from bson.datetime_ms import DatetimeMS
 
 from devstack import postgres
 from devstack.ferretdb_store import METADATA_TABLE
@@ -36,8 +38,6 @@ from devstack.ferretdb_store import METADATA_TABLE
 if TYPE_CHECKING:
     from psycopg import Connection
     from psycopg.rows import TupleRow
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _MOVE = """
 UPDATE {table} SET _jsonb = jsonb_set(
@@ -110,9 +110,9 @@ def confirm(
 
 
 def to_millis(at: datetime) -> int:
-    """A BSON date as FerretDB stores it: whole milliseconds since the epoch."""
-    delta = at - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    """A BSON date as FerretDB stores it: whole milliseconds since the epoch, as pymongo
+    encodes the datetime it sends."""
+    return int(DatetimeMS(at))
 
 
 def to_sjson(entry: dict[str, Any]) -> dict[str, Any]:

@@ -83,12 +83,13 @@ def finalize(payloads: list[dict[str, Any]]) -> Outcome:
         else:
             singles.append(move)
     in_postgres = _confirm_in_postgres(blocks, at)
-    for block in list(blocks):
-        blocks[block] = [m for m in blocks[block] if m.order_id not in in_postgres]
-        if not blocks[block]:
-            del blocks[block]
+    left = {
+        block: rest
+        for block, block_moves in blocks.items()
+        if (rest := [m for m in block_moves if m.order_id not in in_postgres])
+    }
     with ThreadPoolExecutor(MOVE_THREADS) as pool:
-        by_block = pool.map(lambda item: _confirm_block(item[0], item[1], at), blocks.items())
+        by_block = pool.map(lambda item: _confirm_block(item[0], item[1], at), left.items())
         one_by_one = pool.map(
             lambda m: apply(m, ACTOR, _order_view(by_order[m.order_id]), at), singles
         )
