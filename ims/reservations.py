@@ -9,11 +9,12 @@ later re-checks the stock (this is how OMS retries a backorder once stock arrive
 order_id is used once: after a release, a repeated reserve answers the stored reservation
 (state ``released``) and takes nothing.
 
-Each item is one SQL statement (``RESERVE``) that, in one snapshot, looks for the order's
-reservation, takes the stock with a conditional UPDATE if there is none, and records the
-reservation with ``INSERT ... ON CONFLICT (order_id) DO NOTHING`` (see ``ims.store`` for
-why this is atomic). A batch sends its statements in one pipeline inside one transaction,
-sorted by (sku, hub_id) so concurrent batches lock stock rows in the same order.
+Each item is one SQL statement that, in one snapshot, looks for the order's reservation,
+takes the stock with a conditional UPDATE if there is none, and records the reservation
+with ``INSERT ... ON CONFLICT (order_id) DO NOTHING`` (see ``ims.store`` for why this is
+atomic). A batch is one call of the function ``reserve_items`` (``ims.schema``), which
+runs the items' statements in order inside one transaction, sorted by (sku, hub_id) so
+concurrent batches lock stock rows in the same order.
 
 Two requests for a new order_id at the same instant both find no reservation, and the
 first to commit wins. The second then either took stock too, and its INSERT meets the key
@@ -38,30 +39,18 @@ from ims.store import unknown_item
 RESERVED, RELEASED, REJECTED = "reserved", "released", "rejected"
 CREATED, REPEATED = 201, 200
 
+# A batch in one call: ims.schema's reserve_items runs, for each item in order, one
+# statement of three parts:
+#   held     the order's reservation, if it has one;
+#   taken    the stock, with a conditional UPDATE, only when there is none and enough is
+#            available;
+#   recorded the reservation, INSERT ... ON CONFLICT (order_id) DO NOTHING.
 RESERVE = """
-WITH held AS (
-    SELECT sku, hub_id, quantity, state, available
-    FROM reservations WHERE order_id = %(order_id)s::text
-), taken AS (
-    UPDATE stock SET reserved = reserved + %(quantity)s::integer
-    WHERE sku = %(sku)s::text AND hub_id = %(hub_id)s::text
-      AND on_hand - reserved >= %(quantity)s::integer
-      AND NOT EXISTS (SELECT 1 FROM held)
-    RETURNING on_hand - reserved AS available
-), recorded AS (
-    INSERT INTO reservations (order_id, sku, hub_id, quantity, state, available)
-    SELECT %(order_id)s::text, %(sku)s::text, %(hub_id)s::text, %(quantity)s::integer,
-           'reserved', available
-    FROM taken
-    ON CONFLICT (order_id) DO NOTHING
-    RETURNING available
-)
-SELECT held.sku, held.hub_id, held.quantity, held.state, held.available,
-       EXISTS (SELECT 1 FROM taken) AS took,
-       (SELECT available FROM recorded) AS recorded_available,
-       EXISTS (SELECT 1 FROM skus WHERE sku = %(sku)s::text) AS sku_exists,
-       EXISTS (SELECT 1 FROM hubs WHERE hub_id = %(hub_id)s::text) AS hub_exists
-FROM (SELECT) AS one LEFT JOIN held ON true
+SELECT held_sku AS sku, held_hub_id AS hub_id, held_quantity AS quantity,
+       held_state AS state, held_available AS available, took, recorded_available,
+       sku_exists, hub_exists
+FROM reserve_items(%s::text[], %s::text[], %s::text[], %s::integer[])
+ORDER BY item
 """
 
 # Releases only a reservation still held, so two concurrent releases cannot both give
@@ -136,13 +125,19 @@ def reserve_many(conn: psycopg.Connection, requests: list[Request]) -> list[Outc
 
 
 def _decide(conn: psycopg.Connection, requests: list[Request]) -> dict[str, Outcome]:
-    cur = conn.cursor(row_factory=dict_row)
-    cur.executemany(RESERVE, [vars(r) for r in requests], returning=True)
-    rows = []
-    while True:
-        rows.append(cur.fetchone())
-        if not cur.nextset():
-            break
+    rows = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            RESERVE,
+            (
+                [r.order_id for r in requests],
+                [r.sku for r in requests],
+                [r.hub_id for r in requests],
+                [r.quantity for r in requests],
+            ),
+        )
+        .fetchall()
+    )
     outcomes: dict[str, Outcome] = {}
     rejected: list[Request] = []
     for request, row in zip(requests, rows, strict=True):

@@ -13,8 +13,8 @@ from ims.db import get_database
 from ims.errors import BadRequest, ImsError, NotFound
 from ims.reservations import Outcome, Request
 from ims.schemas import (
-    EventsQuerySchema,
-    InventoryQuerySchema,
+    EVENTS_QUERY,
+    INVENTORY_QUERY,
     load_adjust_body,
     load_batch_items,
     load_query,
@@ -99,7 +99,7 @@ def release_reservation(order_id: str):
 
 @bp.get("/v1/inventory")
 def list_inventory():
-    query = load_query(InventoryQuerySchema(), request.args)
+    query = load_query(INVENTORY_QUERY, request.args)
     with _connection() as conn:
         return jsonify({"items": store.list_inventory(conn, **query)})
 
@@ -114,7 +114,7 @@ def adjust_inventory():
 
 @bp.get("/v1/inventory/events")
 def list_inventory_events():
-    query = load_query(EventsQuerySchema(), request.args)
+    query = load_query(EVENTS_QUERY, request.args)
     with _connection() as conn:
         return jsonify(store.list_events(conn, **query))
 
