@@ -1,8 +1,9 @@
 """Finalizing orders: reserve their stock at IMS, confirm or backorder them, say so.
 
 ``finalize(payloads)`` takes a batch of ``order.created`` events and, for every order
-still on hold, reserves its stock (one IMS batch call; a reservation is idempotent by
-order_id) and moves it ``on_hold -> confirmed`` or ``on_hold -> backordered`` with the
+still on hold, reserves its stock (``reserve``: one IMS batch call; a reservation is
+idempotent by order_id, so the finalizer may ask for the next batch's while this one is
+stored) and moves it ``on_hold -> confirmed`` or ``on_hold -> backordered`` with the
 reason. The confirmations of one listing block (the event's ``block``: up to 50 orders
 of one upload) are one conditional ``update_many`` (block, status on_hold, order_id among
 them): 1.37 ms per order against 3.17 ms for an ``update_one`` each on the local store
@@ -57,11 +58,11 @@ class Outcome:
     released: int = 0  # reservations given back for orders cancelled meanwhile
 
 
-def finalize(payloads: list[dict[str, Any]]) -> Outcome:
-    """Finalize the orders of ``payloads`` (order.created events). Raises Unavailable
-    when IMS or the store cannot answer: nothing is lost, the batch can run again."""
-    by_order = {p["order_id"]: p for p in payloads}  # a repeat of one event counts once
-    answers = ims.reserve(
+def reserve(payloads: list[dict[str, Any]]) -> dict[str, ims.Reservation]:
+    """IMS's answer for each order of ``payloads`` (one reservation per order_id, which
+    IMS keeps idempotent: asking again takes nothing more). Raises Unavailable."""
+    by_order = {p["order_id"]: p for p in payloads}
+    return ims.reserve(
         [
             {
                 "order_id": p["order_id"],
@@ -72,6 +73,17 @@ def finalize(payloads: list[dict[str, Any]]) -> Outcome:
             for p in by_order.values()
         ]
     )
+
+
+def finalize(
+    payloads: list[dict[str, Any]], answers: dict[str, ims.Reservation] | None = None
+) -> Outcome:
+    """Finalize the orders of ``payloads`` (order.created events), with ``answers`` from
+    ``reserve(payloads)`` when it was asked already. Raises Unavailable when IMS or the
+    store cannot answer: nothing is lost, the batch can run again."""
+    by_order = {p["order_id"]: p for p in payloads}  # a repeat of one event counts once
+    if answers is None:
+        answers = reserve(payloads)
     at = datetime.now(UTC)
     moves = [_decide(p, answers.get(p["order_id"])) for p in by_order.values()]
     blocks: dict[str, list[Move]] = defaultdict(list)

@@ -2,7 +2,8 @@
 
 Console script ``oms-finalizer``. Several processes share the topic's partitions. Each
 batch (up to ``OMS_FINALIZER_BATCH`` messages) goes through ``oms.orders.finalize``
-(one IMS batch call, concurrent conditional updates), then its ``order.updated`` events
+(one IMS batch call, asked while the batch before is still being stored; concurrent
+conditional updates), then its ``order.updated`` events
 are published and confirmed, then its finalizations are counted (exactly once, per
 partition offset: ``oms.orders.counts``), and only then are its offsets committed. A
 crash at any point replays the batch, which changes nothing that was done and re-sends
@@ -21,6 +22,8 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
@@ -30,13 +33,14 @@ from oms.config import Settings, get_settings
 from oms.errors import Unavailable
 from oms.observability.logging import configure_logging
 from oms.orders import counts, events, outbox
-from oms.orders.finalize import finalize
-from oms.stores import kafka
+from oms.orders.finalize import finalize, reserve
+from oms.stores import ims, kafka
 
 log = logging.getLogger(__name__)
 
 GROUP = "oms-order-finalizer"
 MAX_BACKOFF_S = 30.0
+AHEAD_WAIT_S = 0.1  # how long consume waits for more while a batch is in hand
 
 
 def group_id(settings: Settings) -> str:
@@ -90,22 +94,33 @@ def lag(settings: Settings | None = None) -> dict[int, int]:
 
 
 def run(stop: threading.Event, settings: Settings | None = None) -> None:
-    """Consume until ``stop`` is set."""
+    """Consume until ``stop`` is set. While one batch is stored, published and counted,
+    IMS is already asked for the next one's reservations (``Batch.reserved``): the two
+    waits overlap instead of adding up."""
     settings = settings or get_settings()
     topic = settings.topic(events.ORDER_CREATED)
     kafka.ensure_topic(topic)
     source = consumer(settings)
     source.subscribe([topic], on_assign=_repair_counts)
     log.info("finalizer consuming %s as %s", topic, group_id(settings))
+    ahead = ThreadPoolExecutor(1, thread_name_prefix="finalizer-reserve")
+    pending: Batch | None = None
     try:
         while not stop.is_set():
-            messages = source.consume(num_messages=settings.finalizer_batch, timeout=1.0)
-            batch = [m for m in messages if m.error() is None]
+            messages = source.consume(
+                num_messages=settings.finalizer_batch,
+                timeout=AHEAD_WAIT_S if pending else 1.0,
+            )
             for failed in (m for m in messages if m.error() is not None):
                 log.warning("kafka: %s", failed.error())
-            if batch:
-                _until_done(source, batch, stop)
+            batch = _batch([m for m in messages if m.error() is None])
+            if batch is not None and batch.payloads:
+                batch.reserved = ahead.submit(reserve, batch.payloads)
+            if pending is not None:
+                _until_done(source, pending, stop)
+            pending = batch
     finally:
+        ahead.shutdown(cancel_futures=True)
         source.close()
 
 
@@ -122,14 +137,47 @@ def _repair_counts(_: Consumer, partitions: list[TopicPartition]) -> None:
         log.warning("finalizer: counts not reconciled (%s); the beat will", exc)
 
 
-def _until_done(source: Consumer, batch: list[Message], stop: threading.Event) -> None:
+@dataclass
+class Batch:
+    """Consumed messages, their order.created events, and IMS's answers once asked."""
+
+    messages: list[Message]
+    payloads: list[dict[str, Any]]
+    positions: dict[str, list[tuple[str, int, int]]]  # order -> (topic, partition, offset)
+    reserved: Future[dict[str, ims.Reservation]] | None = None
+
+
+def _batch(messages: list[Message]) -> Batch | None:
+    """The batch of ``messages`` (None when there are none); a malformed message is
+    logged and left out of the events, its offset committed with the rest."""
+    if not messages:
+        return None
+    batch = Batch(messages, [], defaultdict(list))
+    for message in messages:
+        try:
+            payload = json.loads(message.value() or b"")  # no value: malformed too
+            order_id = payload["order_id"]
+        except (ValueError, TypeError, KeyError):
+            log.error(
+                "finalizer: skipping a malformed message at %s[%d]@%d",
+                message.topic(),
+                message.partition(),
+                message.offset(),
+            )
+            continue
+        batch.payloads.append(payload)
+        batch.positions[order_id].append(_position(message))
+    return batch
+
+
+def _until_done(source: Consumer, batch: Batch, stop: threading.Event) -> None:
     """Process ``batch`` and commit it, retrying what fails for a transient reason."""
     attempt = 0
     paused: list[TopicPartition] = []
     while not stop.is_set():
         try:
             process(batch)
-            _commit(source, batch)
+            _commit(source, batch.messages)
             break
         except Unavailable as exc:
             if not paused:
@@ -145,36 +193,25 @@ def _until_done(source: Consumer, batch: list[Message], stop: threading.Event) -
         source.resume(paused)
 
 
-def process(batch: list[Message]) -> dict[str, int]:
-    """Finalize, publish, count one batch (not committed yet)."""
-    payloads: list[dict[str, Any]] = []
-    at: dict[str, list[tuple[str, int, int]]] = defaultdict(list)  # order -> positions
-    for message in batch:
-        try:
-            payload = json.loads(message.value() or b"")  # no value: malformed too
-            order_id = payload["order_id"]
-        except (ValueError, TypeError, KeyError):
-            log.error(
-                "finalizer: skipping a malformed message at %s[%d]@%d",
-                message.topic(),
-                message.partition(),
-                message.offset(),
-            )
-            continue
-        payloads.append(payload)
-        at[order_id].append(_position(message))
-    outcome = finalize(payloads)
+def process(batch: Batch) -> dict[str, int]:
+    """Finalize, publish, count one batch (not committed yet). IMS's answers asked ahead
+    are used once; a retry asks again (a reservation is idempotent by order_id)."""
+    answers = None
+    if batch.reserved is not None:
+        reserved, batch.reserved = batch.reserved, None
+        answers = reserved.result()  # raises reserve's Unavailable
+    outcome = finalize(batch.payloads, answers)
     unconfirmed = outbox.publish(outcome.events)
     if unconfirmed:
         raise Unavailable(f"Kafka did not confirm {len(unconfirmed)} order.updated events")
     by_partition: dict[tuple[str, int], dict[int, Any]] = defaultdict(dict)
-    for order_id, positions in at.items():
+    for order_id, positions in batch.positions.items():
         for topic, partition, offset in positions:
             decided = outcome.finalized.get(order_id)
             if decided is not None:
                 by_partition[(topic, partition)][offset] = decided
     counted = 0
-    for (topic, partition), offsets in _ranges(batch).items():
+    for (topic, partition), offsets in _ranges(batch.messages).items():
         first, last = offsets
         counted += counts.count_finalized(
             topic, partition, first, last + 1, by_partition.get((topic, partition), {})
@@ -182,13 +219,13 @@ def process(batch: list[Message]) -> dict[str, int]:
     log.info(
         "finalized a batch",
         extra={
-            "messages": len(batch),
+            "messages": len(batch.messages),
             "moved": outcome.moved,
             "counted": counted,
             "released": outcome.released,
         },
     )
-    return {"messages": len(batch), "moved": outcome.moved, "counted": counted}
+    return {"messages": len(batch.messages), "moved": outcome.moved, "counted": counted}
 
 
 def _position(message: Message) -> tuple[str, int, int]:

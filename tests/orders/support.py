@@ -78,6 +78,16 @@ class Finalizer:
         )
         return self
 
+    def wait_for_batches(self, count: int, timeout: float = 120) -> None:
+        """Wait until this process has logged ``count`` finalized batches. Its own log,
+        not the store, tells the progress: reading a few thousand orders back through
+        FerretDB takes about a second, in which a finalizer moves a whole test upload."""
+        deadline = time.monotonic() + timeout
+        while self.log.read_text().count("finalized a batch") < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"fewer than {count} batches in {self.log} after {timeout}s")
+            time.sleep(0.02)
+
     def kill(self) -> None:
         """kill -9: no chance to commit, close or say goodbye to the group."""
         assert self.process is not None

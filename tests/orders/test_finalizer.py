@@ -168,9 +168,7 @@ def test_a_finalizer_killed_mid_stream_and_restarted_ends_the_same(api, pipeline
     upload_id = _ingest(api, "kill.csv", rows)
 
     with changed(settings, finalizer_batch=50) as small, finalizers(small) as [finalizer]:
-        deadline = time.monotonic() + 120
-        while statuses(upload_id)["confirmed"] < 300 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        finalizer.wait_for_batches(6)  # of 60
         finalizer.kill()
     midway = statuses(upload_id)
     assert 0 < midway["confirmed"] < len(rows), midway
@@ -254,10 +252,8 @@ def test_an_ims_outage_mid_stream_skips_no_order(api, pipeline, settings, tmp_pa
     with own as moved:
         ims = gunicorn("ims.wsgi:app", tmp_path / "ims-1.log", port=port, env=IMS_ENV)
         ims.__enter__()
-        with finalizers(moved):
-            deadline = time.monotonic() + 120
-            while statuses(upload_id)["confirmed"] < 200 and time.monotonic() < deadline:
-                time.sleep(0.05)
+        with finalizers(moved) as [finalizer]:
+            finalizer.wait_for_batches(2)  # of 36
             ims.__exit__(None, None, None)  # IMS goes away
             paused = statuses(upload_id)
             time.sleep(5)
