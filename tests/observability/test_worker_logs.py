@@ -29,7 +29,12 @@ def test_chunk_lines_are_json_with_the_upload_id_and_chunk(api, pipeline, settin
     while True:
         lines = [line for line in worker_log_lines(settings) if line.get("upload_id") == upload_id]
         done = [line for line in lines if line["message"] == "chunk done"]
-        if len(done) == 2 or time.monotonic() > deadline:
+        # Celery logs a task's "succeeded" line after the task has returned, so after its
+        # "chunk done": wait for both (the check below raced it once in CI).
+        ended = {line.get("task_id") for line in lines if "succeeded" in line["message"]}
+        if len(done) == 2 and {line["task_id"] for line in done} <= ended:
+            break
+        if time.monotonic() > deadline:
             break
         time.sleep(0.2)
 
