@@ -29,9 +29,14 @@ def finalize_upload(upload_id: str) -> dict:
     chunk_docs = repo.list_chunks(upload_id)
     cancelled = upload.get("cancel_requested", False)
     if cancelled:  # the chunks that never ran say so (some were never sent at all)
-        for c in chunk_docs:
-            if c["status"] == ChunkStatus.PENDING and repo.cancel_chunk(upload_id, c["index"]):
-                c["status"] = ChunkStatus.CANCELLED
+        pending = [c["index"] for c in chunk_docs if c["status"] == ChunkStatus.PENDING]
+        for index in pending:
+            repo.cancel_chunk(upload_id, index)
+        if pending:
+            # Read them again: a second finalization (a redelivered body) may have
+            # cancelled some of them first, and this one's cancel_chunk then changed
+            # nothing; left at pending here, they would be listed as failed.
+            chunk_docs = repo.list_chunks(upload_id)
     failed = [c for c in chunk_docs if c["status"] != ChunkStatus.DONE]
     counts = {
         name: sum(c["counts"][name] for c in chunk_docs if c["status"] == ChunkStatus.DONE)

@@ -259,10 +259,10 @@ def fail_chunk(upload_id: str, index: int, error: str) -> None:
 
 
 @mongo.translating
-def cancel_chunk(upload_id: str, index: int) -> bool:
-    """Mark a chunk that has not run cancelled (its upload's cancel was asked for);
-    False if it was done meanwhile, or cancelled already."""
-    result = mongo.update_one(
+def cancel_chunk(upload_id: str, index: int) -> None:
+    """Mark a chunk that has not run cancelled (its upload's cancel was asked for); a
+    chunk done meanwhile, or cancelled already, stays as it is."""
+    mongo.update_one(
         chunks(),
         {
             "_id": chunk_key(upload_id, index),
@@ -271,7 +271,6 @@ def cancel_chunk(upload_id: str, index: int) -> bool:
         {"$set": {"status": str(ChunkStatus.CANCELLED), "finished_at": now()}},
     )
     mongo.update_one(uploads(), {"_id": upload_id}, {"$addToSet": {"cancelled_chunks": index}})
-    return result.modified_count == 1
 
 
 @mongo.translating

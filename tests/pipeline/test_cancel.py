@@ -70,6 +70,34 @@ def test_a_cancel_stops_the_chunks_not_run_and_keeps_what_was_stored(ims_service
     assert upload["order_counts"]["by_status"]["on_hold"] == 1
 
 
+def test_chunks_a_second_finalization_cancelled_first_are_counted_cancelled_not_failed(
+    ims_service, settings, monkeypatch
+):
+    rows = [valid_row(n, prefix=f"CNL2{uuid.uuid4().hex[:4]}") for n in range(8)]
+    upload_id = stored_upload("twice.csv", rows, chunk_rows=2)  # 4 chunks, none sent
+    chunk.process_chunk(upload_id, 0)
+    assert repo.request_cancel(upload_id, cancel.RUNNING)
+    listed = repo.list_chunks
+
+    def listed_then_raced(uid: str) -> list[dict]:
+        """The chunks as this finalization lists them; right after, a redelivered
+        finalization of the same upload cancels chunks 2 and 3 before this one can."""
+        docs = listed(uid)
+        monkeypatch.setattr(repo, "list_chunks", listed)
+        repo.cancel_chunk(uid, 2)
+        repo.cancel_chunk(uid, 3)
+        return docs
+
+    monkeypatch.setattr(repo, "list_chunks", listed_then_raced)
+    final = finalize.finalize_upload(upload_id)
+
+    upload = repo.get_upload(upload_id)
+    assert final["status"] == "cancelled"
+    assert sorted(upload["cancelled_chunks"]) == [1, 2, 3]
+    assert upload["failed_chunks"] == [] and upload["error"] is None
+    assert upload["counts"] == {"rows": 2, "valid": 2, "invalid": 0, "duplicate": 0}
+
+
 def test_a_queued_upload_is_cancelled_at_once_and_never_split(settings):
     upload_id = queued_upload("queued.csv", [valid_row(0, prefix="CNLQ")])
 
