@@ -1,5 +1,6 @@
 """The order finalizer on the real stack: exact outcomes from known stock, replays that
-change nothing, a kill -9 mid-stream, several processes, IMS away for a while."""
+change nothing, a kill -9 mid-stream, several processes, IMS or PostgreSQL away for a
+while."""
 
 from __future__ import annotations
 
@@ -263,6 +264,41 @@ def test_an_ims_outage_mid_stream_skips_no_order(api, pipeline, settings, tmp_pa
                 final = wait_until_final(upload_id, len(rows))
 
     assert final == Counter(confirmed=len(rows))
+
+
+def test_postgresql_stopped_mid_stream_skips_no_order_and_takes_stock_once(api, pipeline, settings):
+    """The stack's PostgreSQL (the order store under FerretDB, and IMS's stock) stopped
+    under a running finalizer: it waits without committing and goes on when it is back."""
+    import signal
+
+    from devstack import processes
+    from devstack.cli import BY_NAME
+
+    for pair in PLENTY:
+        set_available(settings.ims_url, *pair, 10_000)
+    before = [stock(settings.ims_url, *pair)["reserved"] for pair in PLENTY]
+    rows = _rows("PGD", [(pair, 600, 1) for pair in PLENTY])
+    upload_id = _ingest(api, "pg-down.csv", rows)
+
+    with changed(settings, finalizer_batch=50) as small, finalizers(small) as [finalizer]:
+        finalizer.wait_for_batches(2)  # of 36
+        processes.stop("postgres", stop_signal=signal.SIGINT)
+        try:
+            time.sleep(5)
+            assert finalizer.process is not None and finalizer.process.poll() is None
+        finally:
+            processes.start(BY_NAME["postgres"])
+        final = wait_until_final(upload_id, len(rows))
+        shown = wait_until_counted(upload_id, len(rows))
+
+    assert final == Counter(confirmed=len(rows))
+    assert shown["confirmed"] == len(rows) and shown["on_hold"] == 0
+    assert all(length == 2 for _, _, length in snapshot(upload_id).values())
+    after = [stock(settings.ims_url, *pair)["reserved"] for pair in PLENTY]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [600, 600, 600]
+    by_order = _updated_events(settings, upload_id, len(rows))
+    assert len(by_order) == len(rows) and all(len(ids) == 1 for ids in by_order.values())
+    assert "retrying the batch" in finalizer.log.read_text()  # it met the outage
 
 
 def _lag_metric(api) -> int:
