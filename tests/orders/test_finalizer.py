@@ -161,12 +161,23 @@ def _wait_for_log(path, text: str, timeout: float = 60) -> None:
 PLENTY = [(SKUS[2], HUBS[2]), (SKUS[3], HUBS[3]), (SKUS[4], HUBS[4])]
 
 
-def test_a_finalizer_killed_mid_stream_and_restarted_ends_the_same(api, pipeline, settings):
+def _plenty_upload(api, settings, prefix: str, per_pair: int) -> tuple[str, list[dict], list[int]]:
+    """An ingested upload of ``per_pair`` orders of 1 unit for each PLENTY pair, stocked
+    well beyond it; returns its id, its rows and each pair's reserved stock before it."""
     for pair in PLENTY:
         set_available(settings.ims_url, *pair, 10_000)
     before = [stock(settings.ims_url, *pair)["reserved"] for pair in PLENTY]
-    rows = _rows("KILL", [(pair, 1000, 1) for pair in PLENTY])
-    upload_id = _ingest(api, "kill.csv", rows)
+    rows = _rows(prefix, [(pair, per_pair, 1) for pair in PLENTY])
+    return _ingest(api, f"{prefix.lower()}.csv", rows), rows, before
+
+
+def _reserved_since(settings, before: list[int]) -> list[int]:
+    after = [stock(settings.ims_url, *pair)["reserved"] for pair in PLENTY]
+    return [a - b for a, b in zip(after, before, strict=True)]
+
+
+def test_a_finalizer_killed_mid_stream_and_restarted_ends_the_same(api, pipeline, settings):
+    upload_id, rows, before = _plenty_upload(api, settings, "KILL", 1000)
 
     with changed(settings, finalizer_batch=50) as small, finalizers(small) as [finalizer]:
         finalizer.wait_for_batches(6)  # of 60
@@ -178,8 +189,7 @@ def test_a_finalizer_killed_mid_stream_and_restarted_ends_the_same(api, pipeline
 
     assert final == Counter(confirmed=len(rows))
     assert all(length == 2 for _, _, length in snapshot(upload_id).values())
-    after = [stock(settings.ims_url, *pair)["reserved"] for pair in PLENTY]
-    assert [a - b for a, b in zip(after, before, strict=True)] == [1000, 1000, 1000]
+    assert _reserved_since(settings, before) == [1000, 1000, 1000]
     assert wait_until_counted(upload_id, len(rows))["confirmed"] == len(rows)
     by_order = _updated_events(settings, upload_id, len(rows))
     assert len(by_order) == len(rows) and all(len(ids) == 1 for ids in by_order.values())
@@ -274,11 +284,7 @@ def test_postgresql_stopped_mid_stream_skips_no_order_and_takes_stock_once(api, 
     from devstack import processes
     from devstack.cli import BY_NAME
 
-    for pair in PLENTY:
-        set_available(settings.ims_url, *pair, 10_000)
-    before = [stock(settings.ims_url, *pair)["reserved"] for pair in PLENTY]
-    rows = _rows("PGD", [(pair, 600, 1) for pair in PLENTY])
-    upload_id = _ingest(api, "pg-down.csv", rows)
+    upload_id, rows, before = _plenty_upload(api, settings, "PGD", 600)
 
     with changed(settings, finalizer_batch=50) as small, finalizers(small) as [finalizer]:
         finalizer.wait_for_batches(2)  # of 36
@@ -294,8 +300,7 @@ def test_postgresql_stopped_mid_stream_skips_no_order_and_takes_stock_once(api, 
     assert final == Counter(confirmed=len(rows))
     assert shown["confirmed"] == len(rows) and shown["on_hold"] == 0
     assert all(length == 2 for _, _, length in snapshot(upload_id).values())
-    after = [stock(settings.ims_url, *pair)["reserved"] for pair in PLENTY]
-    assert [a - b for a, b in zip(after, before, strict=True)] == [600, 600, 600]
+    assert _reserved_since(settings, before) == [600, 600, 600]
     by_order = _updated_events(settings, upload_id, len(rows))
     assert len(by_order) == len(rows) and all(len(ids) == 1 for ids in by_order.values())
     assert "retrying the batch" in finalizer.log.read_text()  # it met the outage
