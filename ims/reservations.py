@@ -9,19 +9,20 @@ later re-checks the stock (this is how OMS retries a backorder once stock arrive
 order_id is used once: after a release, a repeated reserve answers the stored reservation
 (state ``released``) and takes nothing.
 
-Each item is one SQL statement that, in one snapshot, looks for the order's reservation,
-takes the stock with a conditional UPDATE if there is none, and records the reservation
-with ``INSERT ... ON CONFLICT (order_id) DO NOTHING`` (see ``ims.store`` for why this is
-atomic). A batch is one call of the function ``reserve_items`` (``ims.schema``), which
-runs the items' statements in order inside one transaction, sorted by (sku, hub_id) so
-concurrent batches lock stock rows in the same order.
+A batch runs in one transaction: it locks the stock lines it asks for, in (sku, hub_id)
+order so concurrent batches queue in the same order, reads which of its orders already
+hold a reservation, decides item by item, in order, which ones the stock covers, then
+takes each line's stock with one UPDATE and records the reservations with ``INSERT ... ON
+CONFLICT (order_id) DO NOTHING`` (see ``ims.store`` for why this is atomic). Stock is
+never taken without its reservation rows, nor recorded twice for one order_id.
 
-Two requests for a new order_id at the same instant both find no reservation, and the
-first to commit wins. The second then either took stock too, and its INSERT meets the key
-and does nothing: its transaction is rolled back (giving its stock back) and run again,
-when it sees the winner's reservation; or it found too little stock once the winner had
-taken its share: before answering "rejected", rejections are read again and an order now
-held is answered as the repeat it is (``_recheck_rejected``).
+Two batches asking for one line take turns on its lock, and the second reads the first's
+reservations once the first has committed: a repeat is answered as one. Two requests for
+a new order_id on *different* lines do not wait for each other; the second's INSERT meets
+the key and does nothing, and its transaction is rolled back (giving its stock back) and
+run again, when it sees the winner's reservation. Before answering "rejected",
+rejections are read again, and an order now held is answered as the repeat it is
+(``_recheck_rejected``).
 """
 
 from __future__ import annotations
@@ -39,18 +40,47 @@ from ims.store import unknown_item
 RESERVED, RELEASED, REJECTED = "reserved", "released", "rejected"
 CREATED, REPEATED = 201, 200
 
-# A batch in one call: ims.schema's reserve_items runs, for each item in order, one
-# statement of three parts:
-#   held     the order's reservation, if it has one;
-#   taken    the stock, with a conditional UPDATE, only when there is none and enough is
-#            available;
-#   recorded the reservation, INSERT ... ON CONFLICT (order_id) DO NOTHING.
-RESERVE = """
-SELECT held_sku AS sku, held_hub_id AS hub_id, held_quantity AS quantity,
-       held_state AS state, held_available AS available, took, recorded_available,
-       sku_exists, hub_exists
-FROM reserve_items(%s::text[], %s::text[], %s::text[], %s::integer[])
-ORDER BY item
+# A batch, in four statements of one transaction (ims.db.in_transaction):
+#   LOCK_LINES  the batch's stock lines, locked in (sku, hub_id) order so concurrent
+#               batches queue in the same order, and what each has available;
+#   HELD        the batch's orders that already hold a reservation: read after the locks,
+#               so a batch that held them before and committed is seen;
+#   TAKE        each line's stock taken, once per line (the sum of what it gave);
+#   RECORD      the reservations, INSERT ... ON CONFLICT (order_id) DO NOTHING: a row not
+#               recorded was reserved meanwhile by a batch on another line, and the whole
+#               transaction is run again (it then sees that reservation).
+# Which item gets stock is decided in Python from LOCK_LINES, in the batch's order, as one
+# conditional UPDATE per item would. The earlier single call of a PL/pgSQL function, one
+# statement per item, cost PostgreSQL 134 ms per batch of 500 during a 100k-row upload
+# (pg_stat_statements); these four cost about 15 ms (psql, the same 500 items).
+LOCK_LINES = """
+SELECT stock.sku, stock.hub_id, stock.on_hand - stock.reserved
+FROM stock
+JOIN (SELECT DISTINCT * FROM unnest(%s::text[], %s::text[])) AS line (sku, hub_id)
+  ON stock.sku = line.sku AND stock.hub_id = line.hub_id
+ORDER BY stock.sku, stock.hub_id
+FOR UPDATE OF stock
+"""
+HELD = """
+SELECT order_id, sku, hub_id, quantity, state, available
+FROM reservations WHERE order_id = ANY(%s)
+"""
+TAKE = """
+UPDATE stock SET reserved = stock.reserved + line.quantity
+FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS line (sku, hub_id, quantity)
+WHERE stock.sku = line.sku AND stock.hub_id = line.hub_id
+"""
+RECORD = """
+INSERT INTO reservations (order_id, sku, hub_id, quantity, state, available)
+SELECT order_id, sku, hub_id, quantity, 'reserved', available
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::integer[], %s::bigint[])
+     AS item (order_id, sku, hub_id, quantity, available)
+ON CONFLICT (order_id) DO NOTHING
+RETURNING order_id
+"""
+KNOWN = """
+SELECT ARRAY(SELECT sku FROM skus WHERE sku = ANY(%s)),
+       ARRAY(SELECT hub_id FROM hubs WHERE hub_id = ANY(%s))
 """
 
 # Releases only a reservation still held, so two concurrent releases cannot both give
@@ -125,36 +155,82 @@ def reserve_many(conn: psycopg.Connection, requests: list[Request]) -> list[Outc
 
 
 def _decide(conn: psycopg.Connection, requests: list[Request]) -> dict[str, Outcome]:
-    rows = (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            RESERVE,
-            (
-                [r.order_id for r in requests],
-                [r.sku for r in requests],
-                [r.hub_id for r in requests],
-                [r.quantity for r in requests],
-            ),
+    skus = [r.sku for r in requests]
+    hubs = [r.hub_id for r in requests]
+    available = {
+        (sku, hub_id): left for sku, hub_id, left in conn.execute(LOCK_LINES, (skus, hubs))
+    }
+    held = {
+        row["order_id"]: row
+        for row in conn.cursor(row_factory=dict_row).execute(
+            HELD, ([r.order_id for r in requests],)
         )
-        .fetchall()
-    )
+    }
     outcomes: dict[str, Outcome] = {}
+    taken: list[tuple[Request, int]] = []  # (request, available right after it)
+    unlisted: list[Request] = []  # no stock line: unknown SKU or hub, or none stocked
     rejected: list[Request] = []
-    for request, row in zip(requests, rows, strict=True):
-        if row["took"] and row["recorded_available"] is None:
-            raise Retry(f"order {request.order_id!r} was reserved concurrently")
-        if row["state"] is not None:
-            outcomes[request.order_id] = _repeat(request, row)
-        elif row["recorded_available"] is not None:
-            body = _body(request, RESERVED, True, row["recorded_available"])
-            outcomes[request.order_id] = Outcome(CREATED, body)
-        elif not (row["sku_exists"] and row["hub_exists"]):
-            error = unknown_item(row["sku_exists"], row["hub_exists"], request.sku, request.hub_id)
-            outcomes[request.order_id] = Outcome(error.status, error=error)
+    for request in requests:
+        line = (request.sku, request.hub_id)
+        if request.order_id in held:
+            outcomes[request.order_id] = _repeat(request, held[request.order_id])
+        elif line not in available:
+            unlisted.append(request)
+        elif available[line] >= request.quantity:
+            available[line] -= request.quantity
+            taken.append((request, available[line]))
         else:
             rejected.append(request)
+    if taken:
+        _take(conn, taken)
+        for request, left in taken:
+            outcomes[request.order_id] = Outcome(CREATED, _body(request, RESERVED, True, left))
+    if unlisted:
+        outcomes.update(_unlisted(conn, unlisted))
     if rejected:
         outcomes.update(_recheck_rejected(conn, rejected))
+    return outcomes
+
+
+def _take(conn: psycopg.Connection, taken: list[tuple[Request, int]]) -> None:
+    """Take the stock of ``taken`` and record their reservations; Retry if one of them
+    was reserved meanwhile by another transaction (one that locked another line)."""
+    by_line: dict[tuple[str, str], int] = {}
+    for request, _ in taken:
+        line = (request.sku, request.hub_id)
+        by_line[line] = by_line.get(line, 0) + request.quantity
+    conn.execute(
+        TAKE,
+        ([sku for sku, _ in by_line], [hub for _, hub in by_line], list(by_line.values())),
+    )
+    recorded = conn.execute(
+        RECORD,
+        (
+            [r.order_id for r, _ in taken],
+            [r.sku for r, _ in taken],
+            [r.hub_id for r, _ in taken],
+            [r.quantity for r, _ in taken],
+            [left for _, left in taken],
+        ),
+    ).rowcount
+    if recorded != len(taken):
+        raise Retry(f"{len(taken) - recorded} of the batch's orders were reserved concurrently")
+
+
+def _unlisted(conn: psycopg.Connection, requests: list[Request]) -> dict[str, Outcome]:
+    """Requests for a (sku, hub_id) with no stock line: unknown SKU or hub, else a line
+    that was never stocked (nothing available: rejected)."""
+    known_skus, known_hubs = conn.execute(
+        KNOWN, (list({r.sku for r in requests}), list({r.hub_id for r in requests}))
+    ).fetchone()
+    outcomes = {}
+    for request in requests:
+        sku_exists, hub_exists = request.sku in known_skus, request.hub_id in known_hubs
+        if sku_exists and hub_exists:
+            outcomes[request.order_id] = Outcome(REPEATED, _body(request, REJECTED, False, 0))
+        else:
+            error = unknown_item(sku_exists, hub_exists, request.sku, request.hub_id)
+            outcomes[request.order_id] = Outcome(error.status, error=error)
     return outcomes
 
 

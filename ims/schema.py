@@ -60,47 +60,9 @@ CREATE TABLE IF NOT EXISTS inventory_events (
     reason    text NOT NULL,
     at        timestamptz NOT NULL DEFAULT now()
 );
--- A batch of reservations (ims.reservations): item i's statement, in order, each with its
--- own snapshot as separate statements would have (a VOLATILE function under READ
--- COMMITTED), so each item is atomic on its own. One call instead of one statement per
--- item: the pipeline of per-item statements cost the reference IMS about 0.3 ms of CPU
--- per reservation (py-spy and /proc, make bench-finalize).
-CREATE OR REPLACE FUNCTION reserve_items(
-    order_ids text[], skus_wanted text[], hub_ids text[], quantities integer[]
-) RETURNS TABLE (
-    item integer, held_sku text, held_hub_id text, held_quantity integer,
-    held_state text, held_available bigint, took boolean, recorded_available bigint,
-    sku_exists boolean, hub_exists boolean
-) LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    FOR i IN 1 .. coalesce(array_length(order_ids, 1), 0) LOOP
-        RETURN QUERY
-        WITH held AS (
-            SELECT r.sku, r.hub_id, r.quantity, r.state, r.available
-            FROM reservations AS r WHERE r.order_id = order_ids[i]
-        ), taken AS (
-            UPDATE stock AS s SET reserved = s.reserved + quantities[i]
-            WHERE s.sku = skus_wanted[i] AND s.hub_id = hub_ids[i]
-              AND s.on_hand - s.reserved >= quantities[i]
-              AND NOT EXISTS (SELECT 1 FROM held)
-            RETURNING s.on_hand - s.reserved AS left_after
-        ), recorded AS (
-            INSERT INTO reservations AS r (order_id, sku, hub_id, quantity, state, available)
-            SELECT order_ids[i], skus_wanted[i], hub_ids[i], quantities[i], 'reserved',
-                   taken.left_after
-            FROM taken
-            ON CONFLICT (order_id) DO NOTHING
-            RETURNING r.available
-        )
-        SELECT i, held.sku, held.hub_id, held.quantity, held.state, held.available,
-               EXISTS (SELECT 1 FROM taken),
-               (SELECT recorded.available FROM recorded),
-               EXISTS (SELECT 1 FROM skus AS k WHERE k.sku = skus_wanted[i]),
-               EXISTS (SELECT 1 FROM hubs AS h WHERE h.hub_id = hub_ids[i])
-        FROM (SELECT) AS one LEFT JOIN held ON true;
-    END LOOP;
-END
-$$;
+-- Earlier versions reserved a batch in this PL/pgSQL function, one statement per item;
+-- ims.reservations now does it in four statements per batch.
+DROP FUNCTION IF EXISTS reserve_items(text[], text[], text[], integer[]);
 CREATE TABLE IF NOT EXISTS faults (
     operation text PRIMARY KEY,
     status    integer NOT NULL,

@@ -10,7 +10,7 @@ import psycopg
 
 from ims import reservations
 from ims.reservations import Request
-from tests.ims.support import HUB_1, SKU_A, connect, count, held_quantity, stock_of
+from tests.ims.support import HUB_1, SKU_A, SKU_B, connect, count, held_quantity, stock_of
 
 ORDER = Request("ORD-1", SKU_A, HUB_1, 2)
 
@@ -100,6 +100,29 @@ def test_an_order_waiting_on_a_line_sees_the_stock_left_by_the_one_before(db, im
     assert (rejected.status, rejected.body["state"]) == (200, "rejected")
     assert rejected.body["available"] == 1
     assert stock_of(db, SKU_A, HUB_1) == (5, 4)
+
+
+def test_one_order_id_on_two_lines_at_once_takes_stock_once_and_the_second_conflicts(
+    db, ims_database
+):
+    # The two batches lock different lines, so neither waits for the other's lock: the
+    # second takes its line's stock, then its INSERT waits on the first's uncommitted
+    # order_id, does nothing once the first commits, and its transaction is run again.
+    other_line = Request("ORD-1", SKU_B, HUB_1, 1)
+    with connect(ims_database) as first, connect(ims_database) as second:
+        with first.transaction():
+            won = reservations.reserve(first, ORDER)
+            thread, result = in_thread(lambda: reservations.reserve(second, other_line))
+            wait_until_blocked(db, second.info.backend_pid)
+        thread.join()
+
+    lost = result["value"]
+    assert won.status == 201
+    assert lost.status == 409
+    assert lost.error.code == "order_id_conflict"
+    assert stock_of(db, SKU_A, HUB_1) == (5, 2)
+    assert stock_of(db, SKU_B, HUB_1) == (10, 0)  # its stock went back with the rollback
+    assert count(db, "reservations") == 1
 
 
 def test_two_releases_at_once_give_the_stock_back_once(db, ims_database):
