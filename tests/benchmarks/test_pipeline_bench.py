@@ -148,3 +148,19 @@ def test_targets_are_judged_on_the_measured_figures():
         0.83,
         True,
     )
+
+
+def test_merged_invocations_keep_every_size_and_the_http_figures_of_the_fullest_store():
+    def part(commit: str, rows: int, orders_stored: int) -> dict:
+        return {
+            "commit": commit,
+            "started_at": f"2026-12-03T{commit}",
+            "sizes": [_size(rows, 10.0, 20.0, 150.0, 110.0)],
+            "http": {"orders_stored": orders_stored, "stats": {}, "order_by_id": {}},
+        }
+
+    out = pipeline_bench.merged([part("a", 100_000, 1_665_759), part("b", 1_000_000, 980_017)])
+
+    assert [s["rows"] for s in out["sizes"]] == [100_000, 1_000_000]
+    assert [i["commit"] for i in out["invocations"]] == ["a", "b"]
+    assert out["http"]["orders_stored"] == 1_665_759
